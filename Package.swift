@@ -1,0 +1,110 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// DEVLOOP_WITHOUT_WEBAPP=1 leaves the web app out of the build: the tool alone builds much faster.
+let withWebApp = Context.environment["DEVLOOP_WITHOUT_WEBAPP"] != "1"
+
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+    .product(name: "NIOHTTP1", package: "swift-nio"),
+    .product(name: "NIOWebSocket", package: "swift-nio"),
+    .product(name: "NIOSSL", package: "swift-nio-ssl"),
+]
+
+var products: [Product] = [
+    .executable(name: "devloop", targets: ["DevLoopCLI"]),
+    .executable(name: "kubesim", targets: ["KubeSimCLI"]),
+    .executable(name: "devloop-bench", targets: ["DevLoopBench"]),
+    .library(name: "DevLoop", targets: ["DevLoop"]),
+    .library(name: "KubeSim", targets: ["KubeSim"]),
+]
+
+var dependencies: [Package.Dependency] = [
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+    .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+]
+
+var targets: [Target] = [
+    // libcurl (Debian's libcurl4-openssl-dev) and typed wrappers for its variadic C API.
+    .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+    .target(name: "CCurlShim", dependencies: ["CCurl"]),
+    // zlib, for SPDY/3.1 header compression in kubesim's port-forward.
+    .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+
+    // The devloop library: one folder per stage (Config, Watch, Sync, Kube, Forward, Logs, Session).
+    .target(
+        name: "DevLoop",
+        dependencies: [
+            "CCurlShim",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]
+    ),
+    .executableTarget(
+        name: "DevLoopCLI",
+        dependencies: ["DevLoop", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+    ),
+    .executableTarget(
+        name: "DevLoopBench",
+        dependencies: ["DevLoop", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+    ),
+
+    // kubesim: an API server and a kubelet in one process, pods as local processes.
+    .target(
+        name: "KubeSim",
+        dependencies: nio + [
+            "CZlib",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]
+    ),
+    .executableTarget(
+        name: "KubeSimCLI",
+        dependencies: ["KubeSim", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+    ),
+
+    // Tests that need a real peer (kubesim, a TLS server) start it themselves on 127.0.0.1.
+    .testTarget(name: "DevLoopTests", dependencies: nio + ["DevLoop", "KubeSim"]),
+    .testTarget(name: "KubeSimTests", dependencies: nio + ["KubeSim"]),
+]
+
+if withWebApp {
+    products.append(.executable(name: "WebApp", targets: ["WebApp"]))
+    dependencies += [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+    ]
+    targets += [
+        // The web app devloop develops: a library for the routes and storage, a thin executable.
+        .target(
+            name: "WebAppCore",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Templates")]
+        ),
+        .executableTarget(name: "WebApp", dependencies: ["WebAppCore"]),
+        .testTarget(
+            name: "WebAppTests",
+            dependencies: ["WebAppCore", .product(name: "HummingbirdTesting", package: "hummingbird")]
+        ),
+    ]
+}
+
+let package = Package(
+    name: "devloop",
+    platforms: [.macOS(.v14)],
+    products: products,
+    dependencies: dependencies,
+    targets: targets
+)

@@ -1,0 +1,201 @@
+import Foundation
+
+// The contract between kubesim's API server (objects, controllers, HTTP) and its kubelet runtime
+// (pods as local processes). The server converts Pod JSON to `RuntimePod`, hands it to the runtime,
+// and turns the `RuntimePodStatus` updates back into `pod.status`.
+
+/// What the runtime needs from a Pod spec; everything else in the object is the server's business.
+public struct RuntimePod: Sendable, Equatable {
+    public var uid: String
+    public var namespace: String
+    public var name: String
+    public var containers: [RuntimeContainer]
+    public var volumes: [RuntimeVolume]
+    /// "Always", "OnFailure" or "Never".
+    public var restartPolicy: String
+    public var terminationGracePeriodSeconds: Int
+
+    public init(
+        uid: String, namespace: String, name: String, containers: [RuntimeContainer],
+        volumes: [RuntimeVolume] = [], restartPolicy: String = "Always", terminationGracePeriodSeconds: Int = 30
+    ) {
+        self.uid = uid
+        self.namespace = namespace
+        self.name = name
+        self.containers = containers
+        self.volumes = volumes
+        self.restartPolicy = restartPolicy
+        self.terminationGracePeriodSeconds = terminationGracePeriodSeconds
+    }
+}
+
+public struct RuntimeContainer: Sendable, Equatable {
+    public var name: String
+    /// The image is recorded but never used: the host's filesystem is the root.
+    public var image: String
+    public var command: [String]
+    public var args: [String]
+    public var env: [String: String]
+    public var workingDir: String?
+    public var volumeMounts: [RuntimeVolumeMount]
+    public var readinessProbe: RuntimeProbe?
+    public var livenessProbe: RuntimeProbe?
+
+    public init(
+        name: String, image: String = "", command: [String] = [], args: [String] = [],
+        env: [String: String] = [:], workingDir: String? = nil, volumeMounts: [RuntimeVolumeMount] = [],
+        readinessProbe: RuntimeProbe? = nil, livenessProbe: RuntimeProbe? = nil
+    ) {
+        self.name = name
+        self.image = image
+        self.command = command
+        self.args = args
+        self.env = env
+        self.workingDir = workingDir
+        self.volumeMounts = volumeMounts
+        self.readinessProbe = readinessProbe
+        self.livenessProbe = livenessProbe
+    }
+}
+
+public struct RuntimeVolume: Sendable, Equatable {
+    public enum Source: Sendable, Equatable {
+        case hostPath(String)
+        case emptyDir
+    }
+    public var name: String
+    public var source: Source
+
+    public init(name: String, source: Source) {
+        self.name = name
+        self.source = source
+    }
+}
+
+public struct RuntimeVolumeMount: Sendable, Equatable {
+    public var name: String
+    public var mountPath: String
+    public var readOnly: Bool
+
+    public init(name: String, mountPath: String, readOnly: Bool = false) {
+        self.name = name
+        self.mountPath = mountPath
+        self.readOnly = readOnly
+    }
+}
+
+public struct RuntimeProbe: Sendable, Equatable {
+    public enum Action: Sendable, Equatable {
+        case httpGet(path: String, port: Int)
+        case exec([String])
+        case tcpSocket(port: Int)
+    }
+    public var action: Action
+    public var initialDelaySeconds: Double
+    public var periodSeconds: Double
+    public var timeoutSeconds: Double
+    public var failureThreshold: Int
+    public var successThreshold: Int
+
+    public init(
+        action: Action, initialDelaySeconds: Double = 0, periodSeconds: Double = 10, timeoutSeconds: Double = 1,
+        failureThreshold: Int = 3, successThreshold: Int = 1
+    ) {
+        self.action = action
+        self.initialDelaySeconds = initialDelaySeconds
+        self.periodSeconds = periodSeconds
+        self.timeoutSeconds = timeoutSeconds
+        self.failureThreshold = failureThreshold
+        self.successThreshold = successThreshold
+    }
+}
+
+/// A kubelet's view of a pod, reported on every change.
+public struct RuntimePodStatus: Sendable, Equatable {
+    /// "Pending", "Running", "Succeeded" or "Failed".
+    public var phase: String
+    public var ready: Bool
+    public var startTime: Date?
+    public var containers: [RuntimeContainerStatus]
+
+    public init(phase: String, ready: Bool, startTime: Date?, containers: [RuntimeContainerStatus]) {
+        self.phase = phase
+        self.ready = ready
+        self.startTime = startTime
+        self.containers = containers
+    }
+}
+
+public struct RuntimeContainerStatus: Sendable, Equatable {
+    public enum State: Sendable, Equatable {
+        case waiting(reason: String, message: String?)
+        case running(startedAt: Date)
+        case terminated(exitCode: Int32, signal: Int32?, reason: String, startedAt: Date, finishedAt: Date)
+    }
+    public var name: String
+    public var containerID: String
+    public var ready: Bool
+    public var started: Bool
+    public var restartCount: Int
+    public var state: State
+    public var lastState: State?
+
+    public init(
+        name: String, containerID: String, ready: Bool, started: Bool, restartCount: Int, state: State,
+        lastState: State?
+    ) {
+        self.name = name
+        self.containerID = containerID
+        self.ready = ready
+        self.started = started
+        self.restartCount = restartCount
+        self.state = state
+        self.lastState = lastState
+    }
+}
+
+/// Where a container's stdout and stderr went, for `pods/log`. Each line is stored with its RFC 3339
+/// nano timestamp, as a kubelet's CRI log does, so `timestamps`, `sinceTime` and `previous` can be served.
+public struct ContainerLogLocation: Sendable, Equatable {
+    /// The file of the running (or last) instance.
+    public var current: String
+    /// The file of the instance before it, if any.
+    public var previous: String?
+
+    public init(current: String, previous: String?) {
+        self.current = current
+        self.previous = previous
+    }
+}
+
+/// The kubelet half of kubesim: runs pods as local processes and reaches inside them.
+public protocol PodRuntime: Sendable {
+    /// Starts the pod's containers. Status changes are delivered through `statusUpdates`.
+    func start(_ pod: RuntimePod) async throws
+    /// SIGTERM to every container, SIGKILL after `gracePeriodSeconds`; returns when all are gone.
+    func stop(uid: String, gracePeriodSeconds: Int) async
+    /// Every status change of every pod, keyed by pod uid.
+    var statusUpdates: AsyncStream<(uid: String, status: RuntimePodStatus)> { get }
+    /// The log files of a container, nil when the pod or container is unknown.
+    func logLocation(uid: String, container: String) -> ContainerLogLocation?
+    /// Runs a command inside the container's namespaces and mounts. The returned process's
+    /// stdin/stdout/stderr are pipes the exec handler pumps to and from the WebSocket channels.
+    func exec(uid: String, container: String, command: [String], tty: Bool) async throws -> ExecProcess
+    /// A TCP connection to `port` on 127.0.0.1 inside the pod's network namespace, as a connected
+    /// socket file descriptor the caller owns.
+    func dial(uid: String, port: Int) async throws -> Int32
+    /// Fault injection: kill the container's process as if it crashed (SIGKILL).
+    func killContainer(uid: String, container: String) async
+    /// Stops every pod now (kubesim shutdown): nothing outlives kubesim.
+    func shutdown() async
+}
+
+/// A process started by `PodRuntime.exec`.
+public protocol ExecProcess: Sendable {
+    var stdin: FileHandle { get }
+    var stdout: FileHandle { get }
+    var stderr: FileHandle { get }
+    /// The exit status: the exit code, or 128 + signal for a signalled process.
+    func wait() async -> Int32
+    func terminate()
+}

@@ -1,0 +1,3 @@
+import KubeSim
+
+print("kubesim \(KubeSimInfo.version): not implemented yet")
