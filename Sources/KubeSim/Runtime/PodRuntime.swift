@@ -154,17 +154,19 @@ public struct RuntimeContainerStatus: Sendable, Equatable {
     }
 }
 
-/// Where a container's stdout and stderr went, for `pods/log`. Each line is stored with its RFC 3339
-/// nano timestamp, as a kubelet's CRI log does, so `timestamps`, `sinceTime` and `previous` can be served.
-public struct ContainerLogLocation: Sendable, Equatable {
-    /// The file of the running (or last) instance.
-    public var current: String
-    /// The file of the instance before it, if any.
-    public var previous: String?
+/// One line a container wrote, as a kubelet's CRI log keeps it: its RFC 3339 timestamp with nanoseconds
+/// (the exact text `kubectl logs --timestamps` shows), the stream, and the text without the newline.
+public struct ContainerLogLine: Sendable, Equatable {
+    public var timestamp: String
+    public var date: Date
+    public var stream: String
+    public var text: String
 
-    public init(current: String, previous: String?) {
-        self.current = current
-        self.previous = previous
+    public init(timestamp: String, date: Date, stream: String, text: String) {
+        self.timestamp = timestamp
+        self.date = date
+        self.stream = stream
+        self.text = text
     }
 }
 
@@ -176,8 +178,12 @@ public protocol PodRuntime: Sendable {
     func stop(uid: String, gracePeriodSeconds: Int) async
     /// Every status change of every pod, keyed by pod uid.
     var statusUpdates: AsyncStream<(uid: String, status: RuntimePodStatus)> { get }
-    /// The log files of a container, nil when the pod or container is unknown.
-    func logLocation(uid: String, container: String) -> ContainerLogLocation?
+    /// The lines of the current (or, with `previous`, the last terminated) instance of a container.
+    /// With `follow`, the stream stays open for new lines and finishes when that instance exits.
+    /// Throws when the pod or container is unknown, or `previous` has no terminated instance.
+    func logLines(uid: String, container: String, previous: Bool, follow: Bool) throws -> AsyncStream<
+        ContainerLogLine
+    >
     /// Runs a command inside the container's namespaces and mounts. The returned process's
     /// stdin/stdout/stderr are pipes the exec handler pumps to and from the WebSocket channels.
     func exec(uid: String, container: String, command: [String], tty: Bool) async throws -> ExecProcess
