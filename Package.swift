@@ -79,6 +79,7 @@ if withWebApp {
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.8.0"),
     ]
     targets += [
         // The web app devloop develops: a library for the routes and storage, a thin executable.
@@ -90,13 +91,19 @@ if withWebApp {
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Templates")]
         ),
         .executableTarget(name: "WebApp", dependencies: ["WebAppCore"]),
         .testTarget(
             name: "WebAppTests",
-            dependencies: ["WebAppCore", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: [
+                "WebAppCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
     ]
 }
