@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEVLOOP_SETUP_PYTHON=0 ./dev/setup.sh
-swift run WebApp "$@"
+HOST=${HOST:-127.0.0.1} swift run WebApp "$@"

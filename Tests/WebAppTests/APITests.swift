@@ -73,6 +73,10 @@ import WebAppCore
         BadBody(body: "not json", status: 400, field: nil, message: "body: malformed JSON"),
         BadBody(body: #"["name"]"#, status: 400, field: nil, message: "body: must be a JSON object"),
         BadBody(body: "42", status: 400, field: nil, message: "body: must be a JSON object"),
+        BadBody(
+            body: String(repeating: "[", count: 30_000) + String(repeating: "]", count: 30_000), status: 400,
+            field: nil, message: "body: malformed JSON"),
+        BadBody(body: #"{"name": "\ud800"}"#, status: 400, field: nil, message: "body: malformed JSON"),
         BadBody(body: "{}", status: 422, field: "name", message: "name: is required"),
         BadBody(body: #"{"nam": "typo"}"#, status: 422, field: "name", message: "name: is required"),
         BadBody(body: #"{"name": 5}"#, status: 422, field: "name", message: "name: must be a string"),
