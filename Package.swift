@@ -54,10 +54,13 @@ var targets: [Target] = [
     ),
 
     // kubesim: an API server and a kubelet in one process, pods as local processes.
+    // CKubeSimSys: the Linux calls its pod runtime needs that Swift's Glibc module leaves out (setns, fork+exec).
+    .target(name: "CKubeSimSys"),
     .target(
         name: "KubeSim",
         dependencies: nio + [
             "CZlib",
+            "CKubeSimSys",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]
