@@ -43,6 +43,13 @@ struct BubblewrapCommand: Sendable, Equatable {
     var workingDirectory = "/"
     var program: [String]
 
+    /// The capabilities containerd and Docker give a container by default.
+    static let defaultCapabilities = [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+        "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",
+        "CAP_AUDIT_WRITE",
+    ]
+
     /// bubblewrap's arguments (without the executable).
     var arguments: [String] {
         // --die-with-parent: the sandbox dies with the process that started it; --unshare-pid: bubblewrap's
@@ -51,6 +58,8 @@ struct BubblewrapCommand: Sendable, Equatable {
             "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", hostname,
         ]
         if newNetworkNamespace { arguments.append("--unshare-net") }
+        // bubblewrap run by root keeps every capability; keep only a container runtime's default set.
+        arguments += ["--cap-drop", "ALL"] + Self.defaultCapabilities.flatMap { ["--cap-add", $0] }
         for entry in root {
             switch entry {
             case .folder(let path): arguments += ["--ro-bind", path, path]

@@ -6,8 +6,8 @@ public struct BubblewrapRuntimeConfiguration: Sendable {
     public var stateDirectory: URL
     public var bubblewrapPath: String
     /// The host's top-level folders a pod sees, read-only (symlinks such as /bin -> usr/bin are
-    /// re-created). /opt holds the Swift toolchain; /root the host's tools and caches (read-only: a pod
-    /// writes to its volumes, /tmp and /var/tmp). /home, /var, /srv and /work stay out.
+    /// re-created). /opt holds the Swift toolchain. /root is each container's own writable home, not the
+    /// host's; /home, /var, /srv, /work and the like stay out (a pod reaches host files through volumes).
     public var hostFolders: [String]
     /// PATH for container processes that do not set it (there is no image to take it from).
     public var defaultPath: String
@@ -18,7 +18,7 @@ public struct BubblewrapRuntimeConfiguration: Sendable {
 
     public init(
         stateDirectory: URL, bubblewrapPath: String = "/usr/bin/bwrap",
-        hostFolders: [String] = ["bin", "etc", "lib", "lib32", "lib64", "libx32", "opt", "root", "sbin", "usr"],
+        hostFolders: [String] = ["bin", "etc", "lib", "lib32", "lib64", "libx32", "opt", "sbin", "usr"],
         defaultPath: String? = nil, backOffBase: Duration = .seconds(10), backOffMax: Duration = .seconds(300)
     ) {
         self.stateDirectory = stateDirectory

@@ -79,8 +79,13 @@ final class PodSandbox: Sendable {
 
     /// The bubblewrap command that runs `program` with the container's mounts, working directory, hostname.
     func command(for container: RuntimeContainer, program: [String]) throws -> BubblewrapCommand {
+        // /tmp is the instance's (emptied on restart); /root, the home, survives restarts so that caches
+        // such as Swift's module cache stay warm across the restarts of a dev loop.
+        let folder = containerDirectory(container.name)
+        try FileManager.default.createDirectory(atPath: folder + "/home", withIntermediateDirectories: true)
         var binds: [BindMount] = [
-            BindMount(source: containerDirectory(container.name) + "/tmp", destination: "/tmp", readOnly: false)
+            BindMount(source: folder + "/tmp", destination: "/tmp", readOnly: false),
+            BindMount(source: folder + "/home", destination: "/root", readOnly: false),
         ]
         for mount in container.volumeMounts {
             guard mount.mountPath.hasPrefix("/") else {

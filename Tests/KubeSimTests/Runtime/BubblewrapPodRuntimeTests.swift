@@ -90,6 +90,25 @@ struct BubblewrapPodRuntimeTests {
         await #expect(throws: RuntimeError.self) {
             _ = try await fixture.runtime.exec(uid: pod.uid, container: "nope", command: ["true"], tty: false)
         }
+
+        // The sandbox: hostname = pod name, host folders read-only, a writable home, no CAP_SYS_ADMIN.
+        let probe = try await fixture.runtime.exec(
+            uid: pod.uid, container: "main",
+            command: [
+                "sh", "-c",
+                "cat /proc/sys/kernel/hostname; touch /usr/kubesim-test 2>/dev/null || echo usr-read-only; "
+                    + "touch /root/ok && echo home-writable; grep CapEff /proc/self/status",
+            ], tty: false)
+        try probe.stdin.close()
+        let probeOutput = probe.stdout
+        let report = await onDedicatedThread("test-read") {
+            String(decoding: probeOutput.readDataToEndOfFile(), as: UTF8.self)
+        }
+        #expect(await probe.wait() == 0)
+        let lines = report.split(separator: "\n").map(String.init)
+        #expect(Array(lines.prefix(3)) == ["shell", "usr-read-only", "home-writable"])
+        let capabilities = UInt64(lines.last?.split(separator: "\t").last ?? "", radix: 16) ?? .max
+        #expect(capabilities & (1 << 21) == 0, "CAP_SYS_ADMIN is dropped: \(report)")
         await fixture.tearDown()
     }
 
