@@ -269,15 +269,18 @@ public final class SPDYPortForwardHandler: ChannelDuplexHandler {
 
     /// FIN on both streams, the pod connection closed, the request forgotten.
     private func finish(_ request: PortForwardRequest, context: ChannelHandlerContext) {
-        request.timeout?.cancel()
-        request.upstream?.close(promise: nil)
+        if case .finished = request.state { return }
+        let upstream = request.upstream
         request.state = .finished
+        request.timeout?.cancel()
+        requests[request.id] = nil
         for stream in request.streams {
             write(.data(streamID: stream, fin: true, payload: ByteBuffer()), context: context)
             requestOfStream[stream] = nil
         }
         context.flush()
-        requests[request.id] = nil
+        // Last: on this event loop the close runs at once and reports back here.
+        upstream?.close(promise: nil)
         upstreamWritabilityChanged()
     }
 
