@@ -43,6 +43,23 @@ struct KubectlPortForwardTests {
         let both = try await [one, two]
         #expect(both == ["changed \(marker)\n", "changed \(marker)\n"])
 
+        // A large body crosses intact (no SPDY flow control on either side, TCP back-pressure only).
+        var state: UInt32 = 12345
+        let bytes = [UInt8](unsafeUninitializedCapacity: 1 << 22) { buffer, count in
+            for index in 0..<buffer.count {
+                state = state &* 1_103_515_245 &+ 12345
+                buffer[index] = 97 + UInt8((state >> 16) % 26)
+            }
+            count = buffer.count
+        }
+        let big = String(decoding: bytes, as: UTF8.self)
+        try Data(bytes).write(to: URL(fileURLWithPath: site + "/big.txt"))
+        let started = ContinuousClock.now
+        let fetched = await httpGet(try await hostConnect(local), path: "/big.txt")
+        let took = ContinuousClock.now - started
+        #expect(fetched.count == big.count && fetched == big)
+        print("kubectl port-forward (\(tunnel ? "WebSocket tunnel" : "plain SPDY")): 4 MiB in \(took)")
+
         // Nothing listens on 5999 in the pod: kubectl reports the error stream's text.
         let refused = try #require(ports[5999])
         #expect(await httpGet(try await hostConnect(refused), path: "/") == "")
