@@ -40,6 +40,8 @@ struct BubblewrapCommand: Sendable, Equatable {
     /// Enter a new network namespace (the pod sandbox) or stay in the one the process starts in.
     var newNetworkNamespace = false
     var binds: [BindMount] = []
+    /// Folders to create in the sandbox's own root (outside the host's folders and the volumes).
+    var directories: [String] = []
     var workingDirectory = "/"
     var program: [String]
 
@@ -70,6 +72,7 @@ struct BubblewrapCommand: Sendable, Equatable {
         for bind in binds {
             arguments += [bind.readOnly ? "--ro-bind" : "--bind", bind.source, bind.destination]
         }
+        for directory in directories { arguments += ["--dir", directory] }
         arguments += ["--chdir", workingDirectory, "--"]
         return arguments + program
     }

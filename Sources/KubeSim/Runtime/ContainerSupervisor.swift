@@ -106,13 +106,12 @@ final class ContainerSupervisor: Sendable {
             let exitCode = await instance.wait()
             probes.cancel()
             let finishedAt = Date()
-            let terminated = RuntimeContainerStatus.State.terminated(
-                exitCode: exitCode, signal: nil, reason: exitCode == 0 ? "Completed" : "Error",
-                startedAt: instance.startedAt, finishedAt: finishedAt)
+            let terminated = instance.terminatedState(exitCode: exitCode, finishedAt: finishedAt)
             guard !isStopping, restartPolicyAllows(exitCode: exitCode) else {
                 update {
                     $0.status.state = terminated
                     $0.status.ready = false
+                    $0.status.started = false
                 }
                 return
             }
@@ -128,6 +127,7 @@ final class ContainerSupervisor: Sendable {
                 $0.previous = instance
                 $0.status.lastState = terminated
                 $0.status.ready = false
+                $0.status.started = false
                 $0.status.state =
                     delay == .zero
                     ? terminated

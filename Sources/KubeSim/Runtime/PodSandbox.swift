@@ -99,9 +99,35 @@ final class PodSandbox: Sendable {
             binds.append(
                 BindMount(source: try hostFolder(of: volume), destination: mount.mountPath, readOnly: mount.readOnly))
         }
+        let workingDirectory = container.workingDir ?? "/"
         return BubblewrapCommand(
-            root: root, hostname: pod.name, binds: binds, workingDirectory: container.workingDir ?? "/",
+            root: root, hostname: pod.name, binds: binds,
+            directories: try createWorkingDirectory(workingDirectory, binds: binds), workingDirectory: workingDirectory,
             program: program)
+    }
+
+    /// A container runtime creates a missing working directory: in the volume it belongs to, or in the
+    /// sandbox's own root (the returned `--dir`). Inside the host's read-only folders it must exist.
+    private func createWorkingDirectory(_ path: String, binds: [BindMount]) throws -> [String] {
+        guard path.hasPrefix("/") else {
+            throw RuntimeError("workingDir \"\(path)\" must be an absolute path")
+        }
+        let volume = binds.filter { path == $0.destination || path.hasPrefix($0.destination + "/") }
+            .max { $0.destination.count < $1.destination.count }
+        if let volume {
+            if !volume.readOnly {
+                let inside = volume.source + path.dropFirst(volume.destination.count)
+                try? FileManager.default.createDirectory(atPath: inside, withIntermediateDirectories: true)
+            }
+            return []
+        }
+        let top = "/" + (path.split(separator: "/").first.map(String.init) ?? "")
+        let fixed = root.map { entry in
+            switch entry {
+            case .folder(let path), .symlink(let path, _): path
+            }
+        }
+        return top == "/" || fixed.contains(top) || ["/proc", "/dev", "/run", "/var"].contains(top) ? [] : [path]
     }
 
     /// The environment a container's processes start with: a default PATH and HOME, then the spec's env.

@@ -71,6 +71,41 @@ struct PodSharingTests {
     }
 }
 
+@Suite("BubblewrapPodRuntime: starting containers")
+struct ContainerStartTests {
+    @Test func aMissingProgramIsAStartErrorAndMissingWorkingDirectoriesAreCreated() async throws {
+        let fixture = try RuntimeFixture()
+        let data = try fixture.hostFolder("data")
+        let pod = RuntimePod(
+            uid: "start-1", namespace: "test", name: "starter",
+            containers: [
+                RuntimeContainer(name: "missing", command: ["no-such-program"]),
+                RuntimeContainer(
+                    name: "in-volume", command: ["pwd"], workingDir: "/data/new/dir",
+                    volumeMounts: [RuntimeVolumeMount(name: "data", mountPath: "/data")]),
+                RuntimeContainer(name: "in-root", command: ["pwd"], workingDir: "/app/sub"),
+            ],
+            volumes: [RuntimeVolume(name: "data", source: .hostPath(data))], restartPolicy: "Never")
+        try await fixture.runtime.start(pod)
+        let status = try await fixture.waitFor(pod.uid, "Failed") { $0.phase == "Failed" }
+        guard case .terminated(128, _, "StartError", _, _) = status.containers[0].state else {
+            Issue.record("not a StartError: \(status.containers[0])")
+            return
+        }
+        let reason = await collect(
+            try fixture.runtime.logLines(uid: pod.uid, container: "missing", previous: false, follow: false))
+        #expect(reason.first?.text.contains("no-such-program") == true)
+        #expect(status.containers[1].state.isCompleted && status.containers[2].state.isCompleted)
+        let inVolume = await collect(
+            try fixture.runtime.logLines(uid: pod.uid, container: "in-volume", previous: false, follow: false))
+        let inRoot = await collect(
+            try fixture.runtime.logLines(uid: pod.uid, container: "in-root", previous: false, follow: false))
+        #expect(inVolume.map(\.text) == ["/data/new/dir"] && inRoot.map(\.text) == ["/app/sub"])
+        #expect(FileManager.default.fileExists(atPath: data + "/new/dir"))
+        await fixture.tearDown()
+    }
+}
+
 extension RuntimeContainerStatus.State {
     var isCompleted: Bool {
         if case .terminated(0, _, "Completed", _, _) = self { true } else { false }
