@@ -18,6 +18,9 @@ public final class BubblewrapPodRuntime: PodRuntime {
     }
 
     public init(configuration: BubblewrapRuntimeConfiguration) {
+        // kubesim writes to pipes whose reader may be gone (an exec'd command that exited): that must be
+        // an EPIPE error, not a signal that ends kubesim. Pod processes get the default back.
+        signal(SIGPIPE, SIG_IGN)
         self.configuration = configuration
         (statusUpdates, updates) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
@@ -93,7 +96,8 @@ public final class BubblewrapPodRuntime: PodRuntime {
             throw RuntimeError("container \"\(container)\" in pod with uid \(uid) is not running")
         }
         let running = try runningPod(uid: uid)
-        let process = try await BubblewrapExecProcess.start(command, in: supervisor.container, sandbox: running.sandbox)
+        let process = try await BubblewrapExecProcess.start(
+            command, in: supervisor.container, sandbox: running.sandbox, tty: tty)
         running.execs.track(process)
         return process
     }

@@ -185,7 +185,9 @@ public protocol PodRuntime: Sendable {
         ContainerLogLine
     >
     /// Runs a command inside the container's namespaces and mounts. The returned process's
-    /// stdin/stdout/stderr are pipes the exec handler pumps to and from the WebSocket channels.
+    /// stdin/stdout/stderr are pipes the exec handler pumps to and from the WebSocket channels. With
+    /// `tty`, the command runs on a terminal: stdout carries its output (stderr included, with the
+    /// terminal's line endings), stderr ends at once, and `resize` sets its size.
     func exec(uid: String, container: String, command: [String], tty: Bool) async throws -> ExecProcess
     /// A TCP connection to `port` on 127.0.0.1 inside the pod's network namespace, as a connected
     /// socket file descriptor the caller owns.
@@ -204,4 +206,11 @@ public protocol ExecProcess: Sendable {
     /// The exit status: the exit code, or 128 + signal for a signalled process.
     func wait() async -> Int32
     func terminate()
+    /// Sets the terminal size of a `tty` exec (the resize channel's `{"Width":W,"Height":H}`); nothing
+    /// happens without a terminal.
+    func resize(columns: Int, rows: Int)
+}
+
+extension ExecProcess {
+    public func resize(columns: Int, rows: Int) {}
 }

@@ -14,17 +14,19 @@ final class SandboxProcess: Sendable {
         self.initPID = initPID
     }
 
-    /// Starts `command`; `stdio` are the program's stdin, stdout and stderr (-1: /dev/null).
+    /// Starts `command`; `stdio` are the program's stdin, stdout and stderr (-1: /dev/null); with
+    /// `controllingTerminal`, stdin is a terminal that becomes the session's.
     static func start(
         _ command: BubblewrapCommand, bubblewrapPath: String, environment: [String: String], stdio: [Int32],
-        networkNamespace: Int32? = nil
+        networkNamespace: Int32? = nil, controllingTerminal: Bool = false
     ) async throws -> SandboxProcess {
         let info = try CloseOnExecPipe()
         let bubblewrap: ChildProcess
         do {
             bubblewrap = try await ChildProcess.spawn(
                 executable: bubblewrapPath, arguments: ["--info-fd", "3"] + command.arguments, environment: environment,
-                descriptors: stdio + [info.writeEnd], networkNamespace: networkNamespace)
+                descriptors: stdio + [info.writeEnd], networkNamespace: networkNamespace,
+                controllingTerminal: controllingTerminal)
         } catch {
             close(info.readEnd)
             close(info.writeEnd)

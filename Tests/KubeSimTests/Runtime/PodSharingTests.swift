@@ -106,6 +106,41 @@ struct ContainerStartTests {
     }
 }
 
+@Suite("BubblewrapPodRuntime: exec on a terminal")
+struct TerminalExecTests {
+    @Test func ttyExecRunsOnAResizableTerminal() async throws {
+        let fixture = try RuntimeFixture()
+        let pod = RuntimePod(
+            uid: "tty-1", namespace: "test", name: "terminal",
+            containers: [RuntimeContainer(name: "main", command: ["sleep", "30"])])
+        try await fixture.runtime.start(pod)
+        try await fixture.waitFor(pod.uid, "Running") { $0.phase == "Running" }
+        let shell = try await fixture.runtime.exec(
+            uid: pod.uid, container: "main",
+            command: [
+                "sh", "-c", "test -t 0 && echo on-a-tty; read line; echo \"got $line\"; stty size; echo $TERM; exit 4",
+            ],
+            tty: true)
+        shell.resize(columns: 132, rows: 43)
+        try shell.stdin.write(contentsOf: Data("typed\n".utf8))
+        let stdout = shell.stdout
+        let stderr = shell.stderr
+        let output = await onDedicatedThread("test-read") {
+            String(decoding: stdout.readDataToEndOfFile(), as: UTF8.self)
+        }
+        let errors = await onDedicatedThread("test-read") { stderr.readDataToEndOfFile() }
+        #expect(await shell.wait() == 4)
+        // The terminal echoes the input (whenever it arrives) and ends lines with CR LF.
+        let lines = output.components(separatedBy: "\r\n")
+        #expect(
+            lines.filter { $0 != "typed" } == ["on-a-tty", "got typed", "43 132", "xterm", ""],
+            "\(output.debugDescription)")
+        #expect(lines.contains("typed"))
+        #expect(errors.isEmpty)
+        await fixture.tearDown()
+    }
+}
+
 extension RuntimeContainerStatus.State {
     var isCompleted: Bool {
         if case .terminated(0, _, "Completed", _, _) = self { true } else { false }
