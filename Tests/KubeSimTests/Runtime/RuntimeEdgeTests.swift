@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+
+@testable import KubeSim
+
+@Suite("BubblewrapPodRuntime: bad input and figures")
+struct RuntimeEdgeTests {
+    @Test func badPodsAreRefusedWithAMessageAndNothingStarts() async throws {
+        let fixture = try RuntimeFixture()
+        let undeclared = RuntimePod(
+            uid: "bad-1", namespace: "test", name: "bad",
+            containers: [
+                RuntimeContainer(
+                    name: "main", command: ["true"], volumeMounts: [RuntimeVolumeMount(name: "nope", mountPath: "/x")])
+            ])
+        let error = await #expect(throws: RuntimeError.self) { try await fixture.runtime.start(undeclared) }
+        #expect(error?.message.contains("volume \"nope\"") == true)
+        let nameless = RuntimePod(
+            uid: "bad-2", namespace: "test", name: "bad", containers: [RuntimeContainer(name: "main")])
+        await #expect(throws: RuntimeError.self) { try await fixture.runtime.start(nameless) }
+        #expect(fixture.runtime.status(uid: "bad-1") == nil && fixture.runtime.status(uid: "bad-2") == nil)
+
+        let good = RuntimePod(
+            uid: "twice", namespace: "test", name: "twice",
+            containers: [RuntimeContainer(name: "main", command: ["sleep", "5"])])
+        try await fixture.runtime.start(good)
+        await #expect(throws: RuntimeError.self) { try await fixture.runtime.start(good) }
+        await fixture.tearDown()
+
+        let broken = BubblewrapPodRuntime(
+            configuration: BubblewrapRuntimeConfiguration(
+                stateDirectory: fixture.folder.appendingPathComponent("broken"), bubblewrapPath: "/nonexistent/bwrap"))
+        let spawn = await #expect(throws: SpawnError.self) { try await broken.start(good) }
+        #expect(spawn?.description.contains("/nonexistent/bwrap") == true)
+        await broken.shutdown()
+    }
+
+    @Test func figures() async throws {
+        let fixture = try RuntimeFixture()
+        let site = try fixture.hostFolder("site", files: ["index.txt": "x"])
+        var pod = httpServerPod(uid: "figures", folder: site)
+        pod.containers[0].readinessProbe?.periodSeconds = 0.05
+        let clock = ContinuousClock()
+        let started = clock.now
+        try await fixture.runtime.start(pod)
+        let startCall = clock.now - started
+        try await fixture.waitFor(pod.uid, "Running") { $0.phase == "Running" }
+        let running = clock.now - started
+        try await fixture.waitFor(pod.uid, "Ready") { $0.ready }
+        let ready = clock.now - started
+
+        var dials: [Duration] = []
+        for _ in 0..<20 {
+            let before = clock.now
+            close(try await fixture.runtime.dial(uid: pod.uid, port: 5000))
+            dials.append(clock.now - before)
+        }
+        var execs: [Duration] = []
+        for _ in 0..<5 {
+            let before = clock.now
+            let process = try await fixture.runtime.exec(uid: pod.uid, container: "web", command: ["true"], tty: false)
+            #expect(await process.wait() == 0)
+            execs.append(clock.now - before)
+        }
+        let stopping = clock.now
+        await fixture.runtime.stop(uid: pod.uid, gracePeriodSeconds: 5)
+        let stop = clock.now - stopping
+        func median(_ values: [Duration]) -> Duration { values.sorted()[values.count / 2] }
+        print(
+            "runtime figures: start() \(startCall), Running after \(running), Ready (python http.server) after \(ready), "
+                + "dial median \(median(dials)), exec `true` median \(median(execs)), stop (SIGTERM) \(stop)")
+        await fixture.tearDown()
+    }
+}
