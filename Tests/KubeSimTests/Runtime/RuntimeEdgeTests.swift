@@ -35,6 +35,28 @@ struct RuntimeEdgeTests {
         await broken.shutdown()
     }
 
+    @Test func killedContainerRestartsLikeACrash() async throws {
+        let fixture = try RuntimeFixture()
+        let pod = RuntimePod(
+            uid: "kill-1", namespace: "test", name: "victim",
+            containers: [RuntimeContainer(name: "main", command: ["sh", "-c", "echo up; sleep 60"])])
+        try await fixture.runtime.start(pod)
+        let first = try await fixture.waitFor(pod.uid, "Running") { $0.phase == "Running" }
+        await fixture.runtime.killContainer(uid: pod.uid, container: "main")
+        let status = try await fixture.waitFor(pod.uid, "restarted") {
+            if case .running = $0.containers[0].state { $0.containers[0].restartCount == 1 } else { false }
+        }
+        guard case .terminated(137, _, "Error", _, _) = status.containers[0].lastState else {
+            Issue.record("lastState: \(String(describing: status.containers[0].lastState))")
+            return
+        }
+        #expect(status.containers[0].containerID != first.containers[0].containerID)
+        let previous = await collect(
+            try fixture.runtime.logLines(uid: pod.uid, container: "main", previous: true, follow: false))
+        #expect(previous.map(\.text) == ["up"])
+        await fixture.tearDown()
+    }
+
     @Test func figures() async throws {
         let fixture = try RuntimeFixture()
         let site = try fixture.hostFolder("site", files: ["index.txt": "x"])
