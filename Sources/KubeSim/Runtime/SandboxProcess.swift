@@ -8,10 +8,13 @@ final class SandboxProcess: Sendable {
     let bubblewrap: ChildProcess
     /// The init's pid in kubesim's namespace, from bubblewrap's `--info-fd` report.
     let initPID: pid_t?
+    /// When the init started (so that a reused pid is not taken for it).
+    private let initStart: UInt64?
 
     private init(bubblewrap: ChildProcess, initPID: pid_t?) {
         self.bubblewrap = bubblewrap
         self.initPID = initPID
+        self.initStart = initPID.flatMap { ProcessTree.status(of: $0)?.start }
     }
 
     /// Starts `command`; `stdio` are the program's stdin, stdout and stderr (-1: /dev/null); with
@@ -59,30 +62,37 @@ final class SandboxProcess: Sendable {
 
     /// SIGKILL to the init (every process of the sandbox dies), or to bubblewrap before the init exists.
     func killAll() {
-        if let initPID, !bubblewrap.hasExited, ProcessTree.isAlive(initPID) {
+        if let initPID, !bubblewrap.hasExited, initIsAlive {
             _ = kill(initPID, SIGKILL)
         } else {
             bubblewrap.signal(SIGKILL)
         }
     }
 
+    /// True while the init exists and is not a zombie: an init that has become a zombie has seen every
+    /// process of its namespace die (its reaping is up to whoever inherited it).
+    private var initIsAlive: Bool {
+        guard let initPID, let status = ProcessTree.status(of: initPID) else { return false }
+        return status.start == initStart && status.state != "Z" && status.state != "X"
+    }
+
     private func waitForInit() async {
-        guard let initPID else { return }
-        while ProcessTree.isAlive(initPID) {
+        while initIsAlive {
             try? await Task.sleep(for: .milliseconds(5))
         }
     }
 }
 
 extension ProcessTree {
-    /// True while `pid` exists and is not a zombie: an init that has become a zombie has seen every
-    /// process of its namespace die (its reaping is up to whoever inherited it).
-    static func isAlive(_ pid: pid_t) -> Bool {
+    /// The state letter and start time (clock ticks after boot) from /proc/PID/stat.
+    static func status(of pid: pid_t) -> (state: Character, start: UInt64)? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let end = stat.lastIndex(of: ")")
-        else { return false }
-        let state = stat[stat.index(after: end)...].dropFirst().first
-        return state != "Z" && state != "X"
+        else { return nil }
+        // After "pid (comm)": state is field 3, starttime field 22.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 19, let state = fields[0].first, let start = UInt64(fields[19]) else { return nil }
+        return (state, start)
     }
 }
 
