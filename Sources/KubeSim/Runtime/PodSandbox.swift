@@ -30,8 +30,7 @@ final class PodSandbox: Sendable {
     }
 
     static func start(_ pod: RuntimePod, settings: BubblewrapRuntimeConfiguration) async throws -> PodSandbox {
-        let directory = settings.stateDirectory.appendingPathComponent("pods")
-            .appendingPathComponent("\(pod.namespace)_\(pod.name)_\(pod.uid)").path
+        let directory = settings.stateDirectory.appendingPathComponent("\(pod.namespace)_\(pod.name)_\(pod.uid)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let root = RootEntry.host(settings.hostFolders)
         let command = BubblewrapCommand(
