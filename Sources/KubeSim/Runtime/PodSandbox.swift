@@ -32,6 +32,9 @@ final class PodSandbox: Sendable {
     static func start(_ pod: RuntimePod, settings: BubblewrapRuntimeConfiguration) async throws -> PodSandbox {
         let directory = settings.stateDirectory.appendingPathComponent("\(pod.namespace)_\(pod.name)_\(pod.uid)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if FileManager.default.fileExists(atPath: "/etc/hosts") {
+            try writeHostsFile(directory + "/hosts", podName: pod.name)
+        }
         let root = RootEntry.host(settings.hostFolders)
         let command = BubblewrapCommand(
             root: root, hostname: pod.name, newNetworkNamespace: true, program: ["sleep", "infinity"])
@@ -71,6 +74,21 @@ final class PodSandbox: Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
+    /// The pod's /etc/hosts, as kubelet manages it: the pod's name is an address of the pod (loopback
+    /// here, the only network a pod has).
+    var hostsFile: String { directory + "/hosts" }
+
+    private static func writeHostsFile(_ path: String, podName: String) throws {
+        let text = """
+            # Kubernetes-managed hosts file (kubesim).
+            127.0.0.1\tlocalhost
+            ::1\tlocalhost ip6-localhost ip6-loopback
+            127.0.0.1\t\(podName)
+
+            """
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
     /// The folder of a container's own files (its /tmp, its logs).
     func containerDirectory(_ name: String) -> String {
         directory + "/containers/" + name
@@ -86,6 +104,9 @@ final class PodSandbox: Sendable {
             BindMount(source: folder + "/tmp", destination: "/tmp", readOnly: false),
             BindMount(source: folder + "/home", destination: "/root", readOnly: false),
         ]
+        if FileManager.default.fileExists(atPath: hostsFile) {
+            binds.append(BindMount(source: hostsFile, destination: "/etc/hosts", readOnly: true))
+        }
         for mount in container.volumeMounts {
             guard mount.mountPath.hasPrefix("/") else {
                 throw RuntimeError(
