@@ -105,10 +105,11 @@ final class ChildProcess: Sendable {
     }
 }
 
-struct SpawnError: Error, CustomStringConvertible {
-    var executable: String
-    var code: Int32
-    var description: String { "cannot start \(executable): \(String(cString: strerror(code)))" }
+/// A process could not be started (bubblewrap missing, out of processes).
+public struct SpawnError: Error, CustomStringConvertible {
+    public var executable: String
+    public var code: Int32
+    public var description: String { "cannot start \(executable): \(String(cString: strerror(code)))" }
 }
 
 private func forkExec(
