@@ -89,6 +89,8 @@ int kubesim_enter_network_namespace(int fd) { return setns(fd, CLONE_NEWNET); }
 
 int kubesim_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
+int kubesim_become_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1); }
+
 int kubesim_open_terminal(int *controller, int *terminal, unsigned short columns, unsigned short rows) {
     int main_fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (main_fd < 0) return -1;

@@ -23,6 +23,9 @@ int kubesim_resize_terminal(int fd, unsigned short columns, unsigned short rows)
 /// setns(fd, CLONE_NEWNET) for the calling thread.
 int kubesim_enter_network_namespace(int fd);
 
+/// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants become this process's children.
+int kubesim_become_subreaper(void);
+
 /// pipe2(fds, O_CLOEXEC).
 int kubesim_pipe(int fds[2]);
 

@@ -21,6 +21,7 @@ public final class BubblewrapPodRuntime: PodRuntime {
         // kubesim writes to pipes whose reader may be gone (an exec'd command that exited): that must be
         // an EPIPE error, not a signal that ends kubesim. Pod processes get the default back.
         signal(SIGPIPE, SIG_IGN)
+        SandboxProcess.adoptOrphans()
         self.configuration = configuration
         (statusUpdates, updates) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }

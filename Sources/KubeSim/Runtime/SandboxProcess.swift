@@ -1,20 +1,31 @@
+import CKubeSimSys
 import Foundation
+import Synchronization
 
 /// A bubblewrap sandbox with a pid namespace of its own: bubblewrap (kubesim's child), and its init,
 /// pid 1 of the namespace, which runs the program as pid 2. When the init dies, the kernel kills every
 /// process of the namespace. bubblewrap exits as soon as the program does, possibly before its init has
-/// finished, so waiting for the sandbox waits for the init too.
+/// finished, so waiting for the sandbox waits for the init too; kubesim, the child subreaper, then
+/// inherits the init and reaps it (no zombie is left to an init process that may never reap).
 final class SandboxProcess: Sendable {
     let bubblewrap: ChildProcess
     /// The init's pid in kubesim's namespace, from bubblewrap's `--info-fd` report.
     let initPID: pid_t?
     /// When the init started (so that a reused pid is not taken for it).
     private let initStart: UInt64?
+    /// Waits for the init once for every caller of `wait`.
+    private let initGone = Mutex<Task<Void, Never>?>(nil)
 
     private init(bubblewrap: ChildProcess, initPID: pid_t?) {
         self.bubblewrap = bubblewrap
         self.initPID = initPID
         self.initStart = initPID.flatMap { ProcessTree.status(of: $0)?.start }
+    }
+
+    /// Makes this process adopt the orphans among its descendants (PR_SET_CHILD_SUBREAPER), so that a
+    /// sandbox's init that outlives its bubblewrap becomes kubesim's child, reaped in `wait`.
+    static func adoptOrphans() {
+        _ = kubesim_become_subreaper()
     }
 
     /// Starts `command`; `stdio` are the program's stdin, stdout and stderr (-1: /dev/null); with
@@ -70,13 +81,33 @@ final class SandboxProcess: Sendable {
     }
 
     /// True while the init exists and is not a zombie: an init that has become a zombie has seen every
-    /// process of its namespace die (its reaping is up to whoever inherited it).
+    /// process of its namespace die.
     private var initIsAlive: Bool {
         guard let initPID, let status = ProcessTree.status(of: initPID) else { return false }
         return status.start == initStart && status.state != "Z" && status.state != "X"
     }
 
+    /// Called once bubblewrap has exited: the init is gone, or kubesim's child now (reaped here), or
+    /// another process's (waited for until it is a zombie).
     private func waitForInit() async {
+        let task = initGone.withLock { task in
+            if let task { return task }
+            let created = Task { await self.reapInit() }
+            task = created
+            return created
+        }
+        await task.value
+    }
+
+    private func reapInit() async {
+        guard let initPID, let status = ProcessTree.status(of: initPID), status.start == initStart else { return }
+        if status.parent == getpid() {
+            await onDedicatedThread("kubesim-reaper") {
+                var code: Int32 = 0
+                while waitpid(initPID, &code, 0) < 0 && errno == EINTR {}
+            }
+            return
+        }
         while initIsAlive {
             try? await Task.sleep(for: .milliseconds(5))
         }
@@ -84,15 +115,17 @@ final class SandboxProcess: Sendable {
 }
 
 extension ProcessTree {
-    /// The state letter and start time (clock ticks after boot) from /proc/PID/stat.
-    static func status(of pid: pid_t) -> (state: Character, start: UInt64)? {
+    /// The state letter, parent and start time (clock ticks after boot) from /proc/PID/stat.
+    static func status(of pid: pid_t) -> (state: Character, parent: pid_t, start: UInt64)? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let end = stat.lastIndex(of: ")")
         else { return nil }
-        // After "pid (comm)": state is field 3, starttime field 22.
+        // After "pid (comm)": state is field 3, ppid field 4, starttime field 22.
         let fields = stat[stat.index(after: end)...].split(separator: " ")
-        guard fields.count > 19, let state = fields[0].first, let start = UInt64(fields[19]) else { return nil }
-        return (state, start)
+        guard fields.count > 19, let state = fields[0].first, let parent = pid_t(fields[1]),
+            let start = UInt64(fields[19])
+        else { return nil }
+        return (state, parent, start)
     }
 }
 

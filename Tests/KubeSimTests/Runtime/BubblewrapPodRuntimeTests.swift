@@ -273,10 +273,6 @@ struct BubblewrapPodRuntimeTests {
         await fixture.runtime.shutdown()
         _ = await exec.wait()
         #expect(processes(containing: marker).isEmpty)
-        let leftovers = ProcessTree.children(of: getpid()).filter { pid in
-            (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.hasPrefix("bwrap") == true
-        }
-        #expect(leftovers.isEmpty, "bubblewrap processes left: \(leftovers)")
         await fixture.tearDown()
     }
 }
