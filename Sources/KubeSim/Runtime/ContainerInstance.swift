@@ -91,19 +91,3 @@ final class ContainerInstance: Sendable {
 func newContainerID() -> String {
     "kubesim://" + (0..<4).map { _ in String(format: "%016llx", UInt64.random(in: .min ... .max)) }.joined()
 }
-
-/// Reads the process tree from /proc.
-enum ProcessTree {
-    static func children(of pid: pid_t) -> [pid_t] {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8) else {
-            return []
-        }
-        return text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-    }
-
-    static func child(of pid: pid_t?) -> pid_t? {
-        guard let pid else { return nil }
-        return children(of: pid).first
-    }
-
-}

@@ -114,7 +114,20 @@ final class SandboxProcess: Sendable {
     }
 }
 
-extension ProcessTree {
+/// Reads the process tree from /proc.
+enum ProcessTree {
+    static func children(of pid: pid_t) -> [pid_t] {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8) else {
+            return []
+        }
+        return text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    static func child(of pid: pid_t?) -> pid_t? {
+        guard let pid else { return nil }
+        return children(of: pid).first
+    }
+
     /// The state letter, parent and start time (clock ticks after boot) from /proc/PID/stat.
     static func status(of pid: pid_t) -> (state: Character, parent: pid_t, start: UInt64)? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
