@@ -10,6 +10,8 @@ public struct RuntimePod: Sendable, Equatable {
     public var namespace: String
     public var name: String
     public var containers: [RuntimeContainer]
+    /// Run one after the other, each to success, before `containers` start (`spec.initContainers`).
+    public var initContainers: [RuntimeContainer]
     public var volumes: [RuntimeVolume]
     /// "Always", "OnFailure" or "Never".
     public var restartPolicy: String
@@ -17,12 +19,14 @@ public struct RuntimePod: Sendable, Equatable {
 
     public init(
         uid: String, namespace: String, name: String, containers: [RuntimeContainer],
-        volumes: [RuntimeVolume] = [], restartPolicy: String = "Always", terminationGracePeriodSeconds: Int = 30
+        initContainers: [RuntimeContainer] = [], volumes: [RuntimeVolume] = [], restartPolicy: String = "Always",
+        terminationGracePeriodSeconds: Int = 30
     ) {
         self.uid = uid
         self.namespace = namespace
         self.name = name
         self.containers = containers
+        self.initContainers = initContainers
         self.volumes = volumes
         self.restartPolicy = restartPolicy
         self.terminationGracePeriodSeconds = terminationGracePeriodSeconds
@@ -117,12 +121,23 @@ public struct RuntimePodStatus: Sendable, Equatable {
     public var ready: Bool
     public var startTime: Date?
     public var containers: [RuntimeContainerStatus]
+    /// `status.initContainerStatuses`, in `initContainers` order.
+    public var initContainers: [RuntimeContainerStatus]
 
-    public init(phase: String, ready: Bool, startTime: Date?, containers: [RuntimeContainerStatus]) {
+    public init(
+        phase: String, ready: Bool, startTime: Date?, containers: [RuntimeContainerStatus],
+        initContainers: [RuntimeContainerStatus] = []
+    ) {
         self.phase = phase
         self.ready = ready
         self.startTime = startTime
         self.containers = containers
+        self.initContainers = initContainers
+    }
+
+    /// All init containers ran to success (the pod's `Initialized` condition).
+    public var initialized: Bool {
+        initContainers.allSatisfy { if case .terminated(0, _, _, _, _) = $0.state { true } else { false } }
     }
 }
 

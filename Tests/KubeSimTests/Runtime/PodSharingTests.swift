@@ -106,6 +106,81 @@ struct ContainerStartTests {
     }
 }
 
+@Suite("BubblewrapPodRuntime: init containers")
+struct InitContainerTests {
+    static let scratch = [RuntimeVolumeMount(name: "scratch", mountPath: "/work")]
+
+    @Test func initContainersRunInOrderBeforeTheContainers() async throws {
+        let fixture = try RuntimeFixture()
+        let pod = RuntimePod(
+            uid: "init-1", namespace: "test", name: "prepared",
+            containers: [
+                RuntimeContainer(
+                    name: "main", command: ["sh", "-c", "cat /work/steps; sleep 30"], volumeMounts: Self.scratch)
+            ],
+            initContainers: [
+                RuntimeContainer(
+                    name: "first", command: ["sh", "-c", "echo first >> /work/steps"], volumeMounts: Self.scratch),
+                RuntimeContainer(
+                    name: "second", command: ["sh", "-c", "echo second >> /work/steps"], volumeMounts: Self.scratch),
+            ],
+            volumes: [RuntimeVolume(name: "scratch", source: .emptyDir)])
+        let updates = Task {
+            var phases: [String] = []
+            for await (uid, status) in fixture.runtime.statusUpdates where uid == pod.uid {
+                phases.append(status.phase)
+                if status.phase == "Running" { break }
+            }
+            return phases
+        }
+        try await fixture.runtime.start(pod)
+        let status = try await fixture.waitFor(pod.uid, "Running") { $0.phase == "Running" }
+        #expect(status.initialized)
+        #expect(status.initContainers.map(\.name) == ["first", "second"])
+        #expect(status.initContainers.allSatisfy { $0.state.isCompleted })
+        let phases = await updates.value
+        #expect(phases.first == "Pending" && phases.last == "Running")
+        let lines = try await eventuallyLines(fixture, pod.uid, "main", count: 2)
+        #expect(lines == ["first", "second"])
+        let initLog = await collect(
+            try fixture.runtime.logLines(uid: pod.uid, container: "first", previous: false, follow: false))
+        #expect(initLog.isEmpty)
+        await fixture.tearDown()
+    }
+
+    @Test func aFailedInitContainerFailsAPodThatNeverRestarts() async throws {
+        let fixture = try RuntimeFixture()
+        let pod = RuntimePod(
+            uid: "init-2", namespace: "test", name: "unprepared",
+            containers: [RuntimeContainer(name: "main", command: ["sleep", "30"])],
+            initContainers: [RuntimeContainer(name: "broken", command: ["sh", "-c", "echo nope >&2; exit 7"])],
+            restartPolicy: "Never")
+        try await fixture.runtime.start(pod)
+        let status = try await fixture.waitFor(pod.uid, "Failed") { $0.phase == "Failed" }
+        guard case .terminated(7, _, "Error", _, _) = status.initContainers[0].state else {
+            Issue.record("init container: \(status.initContainers[0])")
+            return
+        }
+        #expect(status.containers[0].state == .waiting(reason: "PodInitializing", message: nil))
+        #expect(!status.initialized && !status.ready)
+        await fixture.tearDown()
+    }
+}
+
+/// The first `count` lines a container wrote, waiting for them.
+func eventuallyLines(_ fixture: RuntimeFixture, _ uid: String, _ container: String, count: Int) async throws -> [String]
+{
+    for _ in 0..<200 {
+        if let stream = try? fixture.runtime.logLines(uid: uid, container: container, previous: false, follow: false) {
+            let lines = await collect(stream).map(\.text)
+            if lines.count >= count { return lines }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    Issue.record("\(container) did not write \(count) lines")
+    throw FixtureError.timedOut("log lines")
+}
+
 @Suite("BubblewrapPodRuntime: exec on a terminal")
 struct TerminalExecTests {
     @Test func ttyExecRunsOnAResizableTerminal() async throws {

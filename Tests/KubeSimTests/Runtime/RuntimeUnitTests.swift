@@ -75,6 +75,11 @@ struct RuntimeUnitTests {
         #expect(podPhase([done, failed], restartPolicy: "Never") == "Failed")
         #expect(podPhase([done], restartPolicy: "OnFailure") == "Succeeded")
         #expect(podPhase([done], restartPolicy: "Always") == "Running")
+        // Init containers first: Pending until all succeeded; one failed for good fails the pod.
+        #expect(podPhase([creating], initContainers: [done, running], restartPolicy: "Always") == "Pending")
+        #expect(podPhase([running], initContainers: [done, done], restartPolicy: "Always") == "Running")
+        #expect(podPhase([creating], initContainers: [failed], restartPolicy: "Never") == "Failed")
+        #expect(podPhase([creating], initContainers: [backingOff], restartPolicy: "OnFailure") == "Pending")
     }
 
     @Test func logTimestampsHaveNineFractionDigitsAndParseBack() throws {
