@@ -48,7 +48,11 @@ struct Prober: Sendable {
             }
             try? process.stdin.close()
             let status = await process.sandbox.wait(timeout: timeout)
-            if status == nil { process.terminate() }
+            if status == nil {
+                // Too slow counts as a failure; the probe's processes go (and are reaped) now.
+                process.terminate()
+                _ = await process.wait()
+            }
             return status == 0
         }
     }
