@@ -57,6 +57,36 @@ struct RuntimeEdgeTests {
         await fixture.tearDown()
     }
 
+    @Test func aSlowExecProbeFailsAndIsKilled() async throws {
+        let fixture = try RuntimeFixture()
+        let marker = "kubesim-probe-\(UUID().uuidString)"
+        let pod = RuntimePod(
+            uid: "slow-probe", namespace: "test", name: "slow",
+            containers: [
+                RuntimeContainer(
+                    name: "main", command: ["sleep", "30"], env: ["MARKER": marker],
+                    readinessProbe: RuntimeProbe(
+                        action: .exec(["sleep", "7"]), periodSeconds: 0.1, timeoutSeconds: 0.2))
+            ])
+        try await fixture.runtime.start(pod)
+        try await fixture.waitFor(pod.uid, "Running") { $0.phase == "Running" }
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(fixture.runtime.status(uid: pod.uid)?.ready == false)
+        // Each timed-out probe is killed: they do not pile up (one running at a time, in its sandbox).
+        var counts: [Int] = []
+        for _ in 0..<10 {
+            counts.append(
+                processes(containing: marker).filter { pid in
+                    (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.hasPrefix("sleep\u{0}7")
+                        == true
+                }.count)
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(counts.max() == 1, "probe processes seen: \(counts)")
+        await fixture.tearDown()
+        #expect(processes(containing: marker).isEmpty)
+    }
+
     @Test func figures() async throws {
         let fixture = try RuntimeFixture()
         let site = try fixture.hostFolder("site", files: ["index.txt": "x"])
