@@ -119,7 +119,9 @@ final class ContainerSupervisor: Sendable {
             if let stopRequested { await instance.terminate(gracePeriod: stopRequested) }
             let probes = Task { await self.probe(instance) }
             let exitCode = await instance.wait()
+            // A probe in flight (an exec probe is a sandbox of its own) ends before the container counts as gone.
             probes.cancel()
+            await probes.value
             let finishedAt = Date()
             let terminated = instance.terminatedState(exitCode: exitCode, finishedAt: finishedAt)
             guard !isStopping, restartPolicyAllows(exitCode: exitCode) else {
