@@ -5,6 +5,9 @@ import Synchronization
 /// containers), each container is a local process tree under bubblewrap whose root is built from the
 /// host's folders read-only, with the pod's volumes bound in. Nothing outlives kubesim: every sandbox
 /// has the parent-death signal, and a sandbox's init takes its processes down with it.
+///
+/// Creating one changes two things for the whole process: SIGPIPE is ignored, and the process becomes
+/// its descendants' child subreaper (it reaps the sandbox inits it adopts).
 public final class BubblewrapPodRuntime: PodRuntime {
     public let statusUpdates: AsyncStream<(uid: String, status: RuntimePodStatus)>
     private let updates: AsyncStream<(uid: String, status: RuntimePodStatus)>.Continuation
