@@ -32,6 +32,17 @@ final class PodSandbox: Sendable {
     static func start(_ pod: RuntimePod, settings: BubblewrapRuntimeConfiguration) async throws -> PodSandbox {
         let directory = settings.stateDirectory.appendingPathComponent("\(pod.namespace)_\(pod.name)_\(pod.uid)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        do {
+            return try await start(pod, settings: settings, directory: directory)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+    }
+
+    private static func start(
+        _ pod: RuntimePod, settings: BubblewrapRuntimeConfiguration, directory: String
+    ) async throws -> PodSandbox {
         if FileManager.default.fileExists(atPath: "/etc/hosts") {
             try writeHostsFile(directory + "/hosts", podName: pod.name)
         }

@@ -25,14 +25,17 @@ struct RuntimeEdgeTests {
             containers: [RuntimeContainer(name: "main", command: ["sleep", "5"])])
         try await fixture.runtime.start(good)
         await #expect(throws: RuntimeError.self) { try await fixture.runtime.start(good) }
-        await fixture.tearDown()
 
+        let brokenState = fixture.folder.appendingPathComponent("broken")
         let broken = BubblewrapPodRuntime(
             configuration: BubblewrapRuntimeConfiguration(
-                stateDirectory: fixture.folder.appendingPathComponent("broken"), bubblewrapPath: "/nonexistent/bwrap"))
+                stateDirectory: brokenState, bubblewrapPath: "/nonexistent/bwrap"))
         let spawn = await #expect(throws: SpawnError.self) { try await broken.start(good) }
         #expect(spawn?.description.contains("/nonexistent/bwrap") == true)
+        #expect(
+            (try? FileManager.default.contentsOfDirectory(atPath: brokenState.path)) == [], "no half-made pod folder")
         await broken.shutdown()
+        await fixture.tearDown()
     }
 
     @Test func killedContainerRestartsLikeACrash() async throws {
