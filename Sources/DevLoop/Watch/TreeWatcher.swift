@@ -1,0 +1,187 @@
+import Foundation
+import Glibc
+
+/// Watches a source tree with inotify, one watch per non-ignored directory, on a dedicated thread
+/// that blocks in poll(): nothing runs while nothing changes. Everything readable is drained and
+/// handed over as one batch, so a burst (a checkout, a formatter) coalesces by itself.
+public final class TreeWatcher: @unchecked Sendable {
+    /// How long a file written but not yet closed, or renamed away (an editor's backup step), may
+    /// wait for its close or its replacement before it is reported anyway.
+    public static let grace: Duration = .milliseconds(200)
+
+    public let root: String
+    private let sink: @Sendable (WatchBatch) -> Void
+    private let inotify: Inotify
+    /// A pipe whose read end `poll()` waits on next to inotify: how `barrier()` and `stop()` wake
+    /// the thread.
+    private let wakePipe: (read: Int32, write: Int32)
+    private let control = NSLock()
+    private var requestedBarriers: [UInt64] = []
+    private var lastBarrier: UInt64 = 0
+    private var stopping = false
+    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+
+    // Confined to the watcher thread once it runs.
+    let rules: IgnoreRules
+    var pathOf: [Int32: String] = [:]
+    var wdOf: [String: Int32] = [:]
+    var pendingClose: [String: ContinuousClock.Instant] = [:]
+    var deferredRemoval: [String: ContinuousClock.Instant] = [:]
+    var movesFrom: [UInt32: (path: String, isDirectory: Bool, slot: Int)] = [:]
+    var changes: [WatchChange?] = []
+
+    /// Number of directories watched.
+    public var watchCount: Int { wdOf.count }
+
+    public init(root: String, excludes: [String] = [], sink: @escaping @Sendable (WatchBatch) -> Void) throws(WatchError) {
+        self.root = root
+        self.sink = sink
+        self.rules = IgnoreRules(root: root, excludes: excludes)
+        self.inotify = try Inotify()
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw WatchError.from(errno: errno, operation: "pipe") }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        self.wakePipe = (fds[0], fds[1])
+    }
+
+    deinit {
+        close(wakePipe.read)
+        close(wakePipe.write)
+    }
+
+    /// Counts the directories against the watch budget, watches them all, then starts the thread.
+    public func start() throws(WatchError) {
+        let directories = TreeWalker.directories(root: root, rules: rules)
+        try WatchBudget.check(directories: directories.count)
+        for directory in directories { try watch(directory) }
+        let thread = Thread { [self] in run() }
+        thread.name = "devloop-watcher"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Asks for a batch covering every change made before this call; returns its token.
+    public func barrier() -> UInt64 {
+        control.lock()
+        lastBarrier += 1
+        let token = lastBarrier
+        requestedBarriers.append(token)
+        control.unlock()
+        wake()
+        return token
+    }
+
+    public func stop() {
+        control.lock()
+        let running = thread != nil && !stopping
+        stopping = true
+        control.unlock()
+        guard running else { return }
+        wake()
+        finished.wait()
+    }
+
+    private func wake() {
+        var one: UInt8 = 1
+        _ = write(wakePipe.write, &one, 1)
+    }
+
+    private func run() {
+        defer { finished.signal() }
+        var fds = [pollfd(fd: inotify.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0),]
+        while true {
+            _ = poll(&fds, 2, pollTimeout())
+            var scratch = [UInt8](repeating: 0, count: 64)
+            while read(wakePipe.read, &scratch, 64) > 0 {}
+            control.lock()
+            let tokens = requestedBarriers
+            requestedBarriers = []
+            let stop = stopping
+            control.unlock()
+            if stop { return }
+            // Barriers are taken before draining: events of earlier changes are already queued.
+            let events = inotify.drain()
+            handle(events)
+            flushDeferred(all: !tokens.isEmpty)
+            let batch = changes.compactMap { $0 }
+            changes = []
+            if !batch.isEmpty || !tokens.isEmpty { sink(WatchBatch(changes: batch, barriers: tokens)) }
+        }
+    }
+
+    private func pollTimeout() -> Int32 {
+        guard let soonest = (Array(pendingClose.values) + Array(deferredRemoval.values)).min() else { return -1 }
+        let left = ContinuousClock.now.duration(to: soonest)
+        if left <= .zero { return 0 }
+        return Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)
+    }
+
+    private func flushDeferred(all: Bool) {
+        let now = ContinuousClock.now
+        for (path, deadline) in pendingClose where all || deadline <= now {
+            pendingClose[path] = nil
+            changes.append(.path(path))
+        }
+        for (path, deadline) in deferredRemoval where all || deadline <= now {
+            deferredRemoval[path] = nil
+            changes.append(.path(path))
+        }
+    }
+
+    // MARK: Watches
+
+    func watch(_ directory: String) throws(WatchError) {
+        guard let wd = try inotify.addWatch(directory.isEmpty ? root : root + "/" + directory) else { return }
+        if let old = pathOf[wd], old != directory { wdOf[old] = nil }
+        pathOf[wd] = directory
+        wdOf[directory] = wd
+    }
+
+    /// Watches a directory that appeared and every directory below it.
+    func watchTree(_ directory: String) {
+        for sub in TreeWalker.directories(root: root, rules: rules, below: directory) {
+            do { try watch(sub) } catch { reportBudget(error) }
+        }
+    }
+
+    func unwatchTree(_ directory: String, removeFromKernel: Bool) {
+        for (path, wd) in wdOf where path == directory || path.hasPrefix(directory + "/") {
+            if removeFromKernel { inotify.removeWatch(wd) }
+            wdOf[path] = nil
+            pathOf[wd] = nil
+        }
+    }
+
+    func repathTree(from: String, to: String) {
+        for (path, wd) in wdOf where path == from || path.hasPrefix(from + "/") {
+            let moved = to + path.dropFirst(from.count)
+            wdOf[path] = nil
+            wdOf[moved] = wd
+            pathOf[wd] = moved
+        }
+        for (path, deadline) in pendingClose where path == from || path.hasPrefix(from + "/") {
+            pendingClose[path] = nil
+            pendingClose[to + path.dropFirst(from.count)] = deadline
+        }
+    }
+
+    /// Rebuilds every watch from the tree as it is now: after an overflow or an ignore-rule change.
+    func rewatchAll() {
+        rules.invalidateAll()
+        let old = pathOf
+        pathOf = [:]
+        wdOf = [:]
+        for directory in TreeWalker.directories(root: root, rules: rules) {
+            do { try watch(directory) } catch { reportBudget(error) }
+        }
+        for wd in old.keys where pathOf[wd] == nil { inotify.removeWatch(wd) }
+    }
+
+    private func reportBudget(_ error: WatchError) {
+        FileHandle.standardError.write(Data("devloop: \(error)\n".utf8))
+    }
+}
