@@ -36,7 +36,9 @@ public struct ExecTarTransport: SyncTransport {
         exit $status
         """
 
-    public func apply(_ batch: SyncBatch) async throws {
+    @discardableResult
+    public func apply(_ batch: SyncBatch) async throws -> [String] {
+        var skipped: [String] = []
         var script = ""
         var tar = TarWriter()
         for operation in batch.operations {
@@ -58,7 +60,11 @@ public struct ExecTarTransport: SyncTransport {
                 tar.addSymlink(path, target: target, mtime: Self.mtime(source + "/" + path))
             case .file(let path, let mode):
                 // A file that vanished meanwhile is skipped: its deletion is another change.
-                guard let content = FileManager.default.contents(atPath: source + "/" + path) else { continue }
+                guard let content = FileManager.default.contents(atPath: source + "/" + path) else {
+                    skipped.append(path)
+                    script += "D\(path)\n"
+                    continue
+                }
                 tar.addFile(path, mode: mode, mtime: Self.mtime(source + "/" + path), content: content)
                 if tar.data.count >= maxArchiveBytes {
                     try await run(script: script, archive: tar)
@@ -68,6 +74,7 @@ public struct ExecTarTransport: SyncTransport {
             }
         }
         if !script.isEmpty || !tar.isEmpty { try await run(script: script, archive: tar) }
+        return skipped
     }
 
     private func run(script: String, archive: TarWriter) async throws {

@@ -42,10 +42,10 @@ enum FileTree {
     /// Copies `source` to a temporary name next to `target` with `mode` and the source's mtime,
     /// then renames it into place. A source that vanished meanwhile is skipped: its deletion is
     /// on its way as another change.
-    static func copyAtomically(from source: String, to target: String, mode: UInt32) throws {
+    static func copyAtomically(from source: String, to target: String, mode: UInt32) throws -> Bool {
         let input = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         if input < 0 {
-            if errno == ENOENT || errno == ELOOP || errno == ENOTDIR { return }
+            if errno == ENOENT || errno == ELOOP || errno == ENOTDIR { return false }
             throw SyncTransportError("open \(source): \(String(cString: strerror(errno)))")
         }
         defer { close(input) }
@@ -68,6 +68,7 @@ enum FileTree {
             throw error
         }
         try replace(target, with: temporary)
+        return true
     }
 
     private static func copyContent(from input: Int32, to output: Int32, size: Int) throws {

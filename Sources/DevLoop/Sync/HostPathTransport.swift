@@ -23,11 +23,15 @@ public struct HostPathTransport: SyncTransport {
         }
     }
 
-    public func apply(_ batch: SyncBatch) async throws {
-        for operation in batch.operations { try apply(operation) }
+    @discardableResult
+    public func apply(_ batch: SyncBatch) async throws -> [String] {
+        var skipped: [String] = []
+        for operation in batch.operations where try !apply(operation) { skipped.append(operation.path) }
+        return skipped
     }
 
-    func apply(_ operation: SyncOperation) throws {
+    /// Applies one operation; false when its local source vanished.
+    func apply(_ operation: SyncOperation) throws -> Bool {
         for path in Self.paths(of: operation) where !PathPolicy.isSafe(path) {
             throw SyncTransportError("refusing to write outside \(destination): \(path)")
         }
@@ -50,7 +54,9 @@ public struct HostPathTransport: SyncTransport {
             if mkdir(target, mode_t(mode)) != 0 {
                 if errno == EEXIST && DirectoryReader.kindOf(target) != .directory {
                     try FileTree.remove(target)
-                    guard mkdir(target, mode_t(mode)) == 0 else { throw SyncTransportError("mkdir \(target): \(Self.error())") }
+                    guard mkdir(target, mode_t(mode)) == 0 else {
+                        throw SyncTransportError("mkdir \(target): \(Self.error())")
+                    }
                 } else if errno != EEXIST {
                     throw SyncTransportError("mkdir \(target): \(Self.error())")
                 }
@@ -58,17 +64,22 @@ public struct HostPathTransport: SyncTransport {
             chmod(target, mode_t(mode))
         case .file(let path, let mode):
             try makeParents(of: path)
-            try FileTree.copyAtomically(from: source + "/" + path, to: target, mode: mode)
+            if try FileTree.copyAtomically(from: source + "/" + path, to: target, mode: mode) { return true }
+            try FileTree.remove(target)
+            return false
         case .symlink(let path, let linkTarget):
             try makeParents(of: path)
             let temporary = FileTree.temporaryName(for: target)
-            guard symlink(linkTarget, temporary) == 0 else { throw SyncTransportError("symlink \(target): \(Self.error())") }
+            guard symlink(linkTarget, temporary) == 0 else {
+                throw SyncTransportError("symlink \(target): \(Self.error())")
+            }
             try FileTree.replace(target, with: temporary)
         case .chmod(_, let mode):
             if chmod(target, mode_t(mode)) != 0 && errno != ENOENT {
                 throw SyncTransportError("chmod \(target): \(Self.error())")
             }
         }
+        return true
     }
 
     /// Creates missing parent directories, refusing any parent that resolves outside the root

@@ -68,11 +68,14 @@ struct DestinationIndex {
         }
     }
 
+    /// Removes `path` and everything known below it (even when `path` itself is not known).
     mutating func remove(_ path: String) {
-        guard entries.removeValue(forKey: path) != nil else { return }
+        let existed = entries.removeValue(forKey: path) != nil
         for name in children.removeValue(forKey: path) ?? [] { removeBelow(DirectoryReader.join(path, name)) }
-        let (parent, name) = Self.split(path)
-        children[parent]?.remove(name)
+        if existed {
+            let (parent, name) = Self.split(path)
+            children[parent]?.remove(name)
+        }
     }
 
     /// Moves `from` and its subtree to `to`, replacing whatever `to` held.

@@ -27,7 +27,9 @@ struct Reconciler {
                 guard !rules.isExcluded(path, isDirectory: kind == .directory), PathPolicy.isSafe(path),
                     let local = LocalEntry.stat(root + "/" + path), local.kind != .other
                 else { continue }
-                if local.kind == .symlink && !PathPolicy.isSymlinkInside(target: local.target ?? "/", at: path) { continue }
+                if local.kind == .symlink && !PathPolicy.isSymlinkInside(target: local.target ?? "/", at: path) {
+                    continue
+                }
                 index.set(path, local)
                 if local.kind == .directory { stack.append(path) }
                 guard let there = remote[path] else {
@@ -43,7 +45,9 @@ struct Reconciler {
                     } else if there.mode != local.mode {
                         ship.append(path)
                     }
-                } else if local.kind == .file || there.mode != local.mode || (local.kind == .symlink && there.target != local.target) {
+                } else if local.kind == .file || there.mode != local.mode
+                    || (local.kind == .symlink && there.target != local.target)
+                {
                     ship.append(path)
                 }
             }
@@ -51,7 +55,9 @@ struct Reconciler {
         if !hashCandidates.isEmpty {
             let theirs = try await transport.hashes(of: hashCandidates)
             for path in hashCandidates {
-                if theirs[path] != SHA256.hexDigest(ofFile: root + "/" + path) || remote[path]?.mode != index[path]?.mode {
+                if theirs[path] != SHA256.hexDigest(ofFile: root + "/" + path)
+                    || remote[path]?.mode != index[path]?.mode
+                {
                     ship.append(path)
                 }
             }

@@ -33,7 +33,9 @@ struct SHA256 {
         let bits = length * 8
         var tail: [UInt8] = [0x80]
         while (pending.count + tail.count) % 64 != 56 { tail.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            tail.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift)))
+        }
         pending.append(contentsOf: tail)
         for offset in stride(from: 0, to: pending.count, by: 64) { compress(pending[offset..<(offset + 64)]) }
         return h.map { String(format: "%08x", $0) }.joined()

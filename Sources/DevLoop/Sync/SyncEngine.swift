@@ -15,8 +15,13 @@ public actor SyncEngine {
     private var completedBarrier: UInt64 = 0
     private var waiters: [(token: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
     private var needsReconcile = false
+    private let tracing = getenv("DEVLOOP_TRACE_SYNC") != nil
+    /// With DEVLOOP_TRACE_SYNC set: every batch's changes and operations, for debugging.
+    var trace: [String] = []
     /// The last error a batch hit, if it has not recovered since.
     public private(set) var lastError: String?
+    /// How many batches failed (each followed by a reconcile).
+    public private(set) var failures = 0
 
     public init(options: SyncOptions, transport: any SyncTransport, logger: Logger = Logger(label: "devloop.sync")) {
         self.options = options
@@ -46,6 +51,8 @@ public actor SyncEngine {
 
     /// Number of directories watched.
     public var watchCount: Int { watcher?.watchCount ?? 0 }
+
+    var watcherForTesting: TreeWatcher? { watcher }
 
     /// Returns once every change made before this call has been shipped.
     public func settle() async {
@@ -87,9 +94,11 @@ public actor SyncEngine {
             }
         } else if !changes.isEmpty {
             let batch = planner.plan(changes)
+            if tracing { trace.append("changes \(changes)\nops \(batch.operations)") }
             if !batch.isEmpty {
                 do {
-                    try await transport.apply(batch)
+                    let skipped = try await transport.apply(batch)
+                    for path in skipped { planner.index.remove(path) }
                 } catch {
                     // The destination may now differ from the index: compare it again.
                     fail(error)
@@ -102,6 +111,7 @@ public actor SyncEngine {
     }
 
     private func fail(_ error: any Error) {
+        failures += 1
         lastError = "\(error)"
         logger.error("sync to \(transport.name) failed: \(error)")
     }

@@ -1,5 +1,5 @@
 /// One step of bringing the destination in line with the local tree. Paths are tree-relative.
-public enum SyncOperation: Sendable, Equatable {
+public enum SyncOperation: Sendable, Hashable {
     case rename(from: String, to: String)
     /// Removes a file, symlink or whole directory.
     case delete(String)
@@ -53,7 +53,9 @@ public enum PathPolicy {
     /// no NUL or newline (the exec transport's listing is line-based).
     public static func isSafe(_ path: String) -> Bool {
         if path.isEmpty || path.hasPrefix("/") || path.contains("\0") || path.contains("\n") { return false }
-        return !path.split(separator: "/", omittingEmptySubsequences: false).contains { $0.isEmpty || $0 == "." || $0 == ".." }
+        return !path.split(separator: "/", omittingEmptySubsequences: false).contains {
+            $0.isEmpty || $0 == "." || $0 == ".."
+        }
     }
 
     /// A symlink at `path` with `target` is copied only when the target is relative and stays

@@ -11,10 +11,14 @@ struct SyncPlanner {
     let rules: IgnoreRules
     let logger: Logger
     var index = DestinationIndex()
+    /// Symlinks already warned about, so a refused link is reported once.
+    private var refusedLinks = Set<String>()
 
     private var renames: [SyncOperation] = []
     private var deletes: [SyncOperation] = []
     private var writes: [SyncOperation] = []
+    private var writtenPaths = Set<String>()
+    private var writtenOperations = Set<SyncOperation>()
 
     init(root: String, rules: IgnoreRules, logger: Logger) {
         self.root = root
@@ -35,7 +39,12 @@ struct SyncPlanner {
             case .attributes(let path): mark(path, .attributes)
             case .rescan: rescan = true
             case .renamed(let from, let to):
-                guard index[from] != nil, PathPolicy.isSafe(from), PathPolicy.isSafe(to) else {
+                // A rename is replayed at the destination only when it has both the source and the
+                // target's parent; otherwise the target ships as new.
+                let parent = DestinationIndex.split(to).parent
+                guard index[from] != nil, parent.isEmpty || index[parent]?.kind == .directory,
+                    PathPolicy.isSafe(from), PathPolicy.isSafe(to)
+                else {
                     mark(from, .entry)
                     mark(to, .tree)
                     continue
@@ -74,14 +83,29 @@ struct SyncPlanner {
             renames = []
             deletes = []
             writes = []
+            writtenPaths = []
+            writtenOperations = []
         }
         return SyncBatch(renames + deletes + writes)
     }
 
     private mutating func delete(_ path: String) {
-        guard index[path] != nil else { return }
+        guard let entry = index[path] else { return }
         deletes.append(.delete(path))
         index.remove(path)
+        // Deletes run before writes: drop writes planned earlier in this batch at or below `path`
+        // (found by a walk before the path vanished), or they would recreate it.
+        if writtenPaths.contains(path) || (entry.kind == .directory && !writtenPaths.isEmpty) {
+            writes.removeAll { $0.path == path || $0.path.hasPrefix(path + "/") }
+            writtenOperations = writtenOperations.filter { $0.path != path && !$0.path.hasPrefix(path + "/") }
+            writtenPaths = writtenPaths.filter { $0 != path && !$0.hasPrefix(path + "/") }
+        }
+    }
+
+    private mutating func write(_ operation: SyncOperation) {
+        guard writtenOperations.insert(operation).inserted else { return }
+        writes.append(operation)
+        writtenPaths.insert(operation.path)
     }
 
     private mutating func reconcile(_ path: String, _ scope: Scope) {
@@ -93,6 +117,9 @@ struct SyncPlanner {
         var local = LocalEntry.stat(path.isEmpty ? root : root + "/" + path)
         if let entry = local, rules.isIgnored(path, isDirectory: entry.kind == .directory) { local = nil }
         guard let local else { return delete(path) }
+        // Parents first: the destination must never get directories the index does not know.
+        let (parent, _) = DestinationIndex.split(path)
+        if !parent.isEmpty && index[parent]?.kind != .directory { reconcile(parent, .entry) }
         var old = index[path]
         if let previous = old, previous.kind != local.kind {
             delete(path)
@@ -101,20 +128,22 @@ struct SyncPlanner {
         switch local.kind {
         case .file:
             if scope == .attributes, let old, old.sameStamp(local) {
-                if old.mode != local.mode { writes.append(.chmod(path, mode: local.mode)) }
+                if old.mode != local.mode { write(.chmod(path, mode: local.mode)) }
             } else {
-                writes.append(.file(path, mode: local.mode))
+                write(.file(path, mode: local.mode))
             }
             index.set(path, local)
         case .symlink:
             guard let target = local.target, PathPolicy.isSymlinkInside(target: target, at: path) else {
-                logger.warning("not syncing symlink \(path) -> \(local.target ?? "?"): it points outside the tree")
+                if refusedLinks.insert(path + "\0" + (local.target ?? "")).inserted {
+                    logger.warning("not syncing symlink \(path) -> \(local.target ?? "?"): it points outside the tree")
+                }
                 return delete(path)
             }
-            if old?.target != target { writes.append(.symlink(path, target: target)) }
+            if old?.target != target { write(.symlink(path, target: target)) }
             index.set(path, local)
         case .directory:
-            if old?.mode != local.mode { writes.append(.directory(path, mode: local.mode)) }
+            if old?.mode != local.mode { write(.directory(path, mode: local.mode)) }
             index.set(path, local)
             if old == nil || scope == .tree { walk(path) }
         case .other:

@@ -9,7 +9,12 @@ public enum EntryKind: UInt8, Sendable {
 enum DirectoryReader {
     /// The entries of `path` (without "." and ".."), or [] when it cannot be read.
     static func entries(of path: String) -> [(name: String, kind: EntryKind)] {
-        guard let dir = opendir(path) else { return [] }
+        listing(of: path) ?? []
+    }
+
+    /// The entries of `path`, or nil when it cannot be opened (gone, not a directory).
+    static func listing(of path: String) -> [(name: String, kind: EntryKind)]? {
+        guard let dir = opendir(path) else { return nil }
         defer { closedir(dir) }
         var result: [(String, EntryKind)] = []
         while let entry = readdir(dir) {
@@ -43,6 +48,12 @@ enum DirectoryReader {
         case S_IFLNK: return .symlink
         default: return .other
         }
+    }
+
+    /// The parent of a tree-relative path ("" for top-level entries).
+    static func parent(of path: String) -> String {
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return "" }
+        return String(path[..<slash])
     }
 
     /// Joins a tree-relative directory and a name ("" is the root).

@@ -13,7 +13,6 @@ public final class IgnoreRules {
     private let leading: [IgnorePattern]
     /// Patterns that apply after every `.gitignore` and so can override them.
     private let trailing: [IgnorePattern]
-    private var gitignores: [String: [IgnorePattern]] = [:]
 
     public init(root: String, excludes: [String] = []) {
         self.root = root
@@ -28,11 +27,8 @@ public final class IgnoreRules {
     /// Whether `path` (relative to the root, "/"-separated) is excluded, itself or through an
     /// ignored parent directory.
     public func isIgnored(_ path: String, isDirectory: Bool) -> Bool {
-        var prefixEnd = path.startIndex
-        while let slash = path[prefixEnd...].firstIndex(of: "/") {
-            if matches(String(path[..<slash]), isDirectory: true) { return true }
-            prefixEnd = path.index(after: slash)
-        }
+        let parent = DirectoryReader.parent(of: path)
+        if !parent.isEmpty && isDirectoryIgnored(parent) { return true }
         return matches(path, isDirectory: isDirectory)
     }
 
@@ -42,48 +38,56 @@ public final class IgnoreRules {
         matches(path, isDirectory: isDirectory)
     }
 
-    /// Forgets the cached `.gitignore` of `directory` (after it changed on disk).
-    public func invalidate(directory: String) {
-        gitignores[directory] = nil
+    /// Forgets every cached `.gitignore` and verdict (after an ignore file changed on disk).
+    public func invalidateAll() {
+        chains.removeAll()
+        directoryVerdicts.removeAll()
     }
 
-    public func invalidateAll() {
-        gitignores.removeAll()
+    private var directoryVerdicts: [String: Bool] = [:]
+
+    private func isDirectoryIgnored(_ directory: String) -> Bool {
+        if let known = directoryVerdicts[directory] { return known }
+        let parent = DirectoryReader.parent(of: directory)
+        let verdict =
+            (!parent.isEmpty && isDirectoryIgnored(parent)) || matches(directory, isDirectory: true)
+        directoryVerdicts[directory] = verdict
+        return verdict
     }
 
     private func matches(_ path: String, isDirectory: Bool) -> Bool {
         let bytes = Array(path.utf8)
         let nameStart = bytes.lastIndex(of: UInt8(ascii: "/")).map { $0 + 1 } ?? 0
         let name = bytes[nameStart...]
-        if EditorTempFiles.isTemporary(name: name) && !isDirectory { return true }
+        if !isDirectory && EditorTempFiles.isTemporary(name: name) { return true }
         if isDirectory && name.elementsEqual(".git".utf8) { return true }
-        var ignored: Bool?
-        func apply(_ patterns: [IgnorePattern]) {
-            for pattern in patterns.reversed() where pattern.matches(path: bytes, name: name, isDirectory: isDirectory) {
-                ignored = !pattern.negated
-                return
+        func verdict(_ patterns: [IgnorePattern]) -> Bool? {
+            for pattern in patterns.reversed() where pattern.matches(path: bytes, name: name, isDirectory: isDirectory)
+            {
+                return !pattern.negated
             }
+            return nil
         }
-        apply(trailing)
-        if ignored != nil { return ignored! }
+        if let decided = verdict(trailing) { return decided }
         // Deepest .gitignore first: the first file with a matching line decides.
-        var directory = nameStart == 0 ? "" : String(decoding: bytes[..<(nameStart - 1)], as: UTF8.self)
-        while true {
-            apply(patterns(in: directory))
-            if let ignored { return ignored }
-            if directory.isEmpty { break }
-            directory = directory.lastIndex(of: "/").map { String(directory[..<$0]) } ?? ""
+        let directory = nameStart == 0 ? "" : String(decoding: bytes[..<(nameStart - 1)], as: UTF8.self)
+        for patterns in chain(for: directory) {
+            if let decided = verdict(patterns) { return decided }
         }
-        apply(leading)
-        return ignored ?? false
+        return verdict(leading) ?? false
     }
 
-    private func patterns(in directory: String) -> [IgnorePattern] {
-        if let cached = gitignores[directory] { return cached }
+    /// The non-empty `.gitignore` pattern lists that apply in `directory`, deepest first.
+    private var chains: [String: [[IgnorePattern]]] = [:]
+
+    private func chain(for directory: String) -> [[IgnorePattern]] {
+        if let cached = chains[directory] { return cached }
         let file = directory.isEmpty ? root + "/.gitignore" : root + "/" + directory + "/.gitignore"
-        let parsed = Self.read(file).map { IgnorePattern.parse($0, base: directory) } ?? []
-        gitignores[directory] = parsed
-        return parsed
+        let own = Self.read(file).map { IgnorePattern.parse($0, base: directory) } ?? []
+        let inherited = directory.isEmpty ? [] : chain(for: DirectoryReader.parent(of: directory))
+        let result = own.isEmpty ? inherited : [own] + inherited
+        chains[directory] = result
+        return result
     }
 
     private static func read(_ path: String) -> String? {
@@ -94,14 +98,21 @@ public final class IgnoreRules {
 
 /// Names editors give their swap, backup and temporary files: never shipped.
 public enum EditorTempFiles {
+    private static let suffixes = ["~", ".swp", ".swx", ".swo", "___jb_tmp___", "___jb_old___", ".vsctmp"].map {
+        Array($0.utf8)
+    }
+    private static let prefixes = [".#", ".goutputstream-"].map { Array($0.utf8) }
+
     static func isTemporary(name: ArraySlice<UInt8>) -> Bool {
-        let s = String(decoding: name, as: UTF8.self)
-        if s.hasSuffix("~") || s.hasPrefix(".#") || s.hasPrefix(".goutputstream-") { return true }
-        if s.hasSuffix(".swp") || s.hasSuffix(".swx") || s.hasSuffix(".swo") { return true }
-        if s.hasSuffix("___jb_tmp___") || s.hasSuffix("___jb_old___") || s.hasSuffix(".vsctmp") { return true }
+        for suffix in suffixes where name.count >= suffix.count && name.suffix(suffix.count).elementsEqual(suffix) {
+            return true
+        }
+        for prefix in prefixes where name.starts(with: prefix) { return true }
         // vim's write probe: 4913, then 4913 + 123·k while that name exists.
-        if let number = Int(s), number >= 4913, (number - 4913) % 123 == 0 { return true }
-        return false
+        guard name.count >= 4, name.count <= 9, name.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+            let number = Int(String(decoding: name, as: UTF8.self))
+        else { return false }
+        return number >= 4913 && (number - 4913) % 123 == 0
     }
 
     public static func isTemporary(name: String) -> Bool { isTemporary(name: Array(name.utf8)[...]) }

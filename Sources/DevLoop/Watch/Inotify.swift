@@ -21,7 +21,7 @@ final class Inotify {
         return flags.reduce(UInt32(0)) { $0 | UInt32(bitPattern: $1) }
     }()
 
-    let fd: Int32
+    private(set) var fd: Int32
     private var buffer = [UInt8](repeating: 0, count: 256 * 1024)
 
     init() throws(WatchError) {
@@ -30,7 +30,12 @@ final class Inotify {
         self.fd = fd
     }
 
-    deinit { close(fd) }
+    deinit { close() }
+
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
 
     /// Adds a watch for the directory at `path`; nil when it vanished or is not a directory.
     func addWatch(_ path: String) throws(WatchError) -> Int32? {

@@ -37,14 +37,19 @@ extension TreeWatcher {
         if rescan {
             rewatchAll()
             changes.append(.rescan)
+        } else if watchesStale {
+            // Directories that were created while an ancestor was renamed: watch them now and
+            // look at everything in them.
+            for directory in rewatchAll() { changes.append(.tree(directory)) }
         }
+        watchesStale = false
     }
 
     private func handle(_ event: InotifyEvent, path: String, isDirectory: Bool) {
         if event.has(IN_CREATE) {
             deferredRemoval[path] = nil
             if isDirectory {
-                watchTree(path)
+                watchNewTree(path)
                 changes.append(.tree(path))
             } else if DirectoryReader.kindOf(root + "/" + path) == .file {
                 // Shipped on its close, so the destination never sees it half written.
@@ -70,11 +75,13 @@ extension TreeWatcher {
         } else if event.has(IN_MOVED_TO) {
             deferredRemoval[path] = nil
             if let from = movesFrom.removeValue(forKey: event.cookie) {
-                if from.isDirectory { repathTree(from: from.path, to: path) }
+                if from.isDirectory {
+                    if wdOf[from.path] == nil { watchNewTree(path) } else { repathTree(from: from.path, to: path) }
+                }
                 if let deadline = pendingClose.removeValue(forKey: from.path) { pendingClose[path] = deadline }
                 changes[from.slot] = .renamed(from: from.path, to: path)
             } else if isDirectory {
-                watchTree(path)
+                watchNewTree(path)
                 changes.append(.tree(path))
             } else {
                 changes.append(.path(path))

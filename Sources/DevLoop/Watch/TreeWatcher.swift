@@ -21,6 +21,14 @@ public final class TreeWatcher: @unchecked Sendable {
     private var stopping = false
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
+    /// Held while events are read and handled; tests hold it to pile events up (queue overflow).
+    let readGate = NSLock()
+    private var overflowCount = 0
+    var watchedSnapshot = Set<String>()
+    var watchesStale = false
+    /// The kernel's id of the watcher thread, for measuring its CPU time in /proc.
+    var threadID: Int? { control.withLock { watcherThreadID } }
+    private var watcherThreadID: Int?
 
     // Confined to the watcher thread once it runs.
     let rules: IgnoreRules
@@ -32,9 +40,15 @@ public final class TreeWatcher: @unchecked Sendable {
     var changes: [WatchChange?] = []
 
     /// Number of directories watched.
-    public var watchCount: Int { wdOf.count }
+    public var watchCount: Int { control.withLock { watched } }
+    private var watched = 0
 
-    public init(root: String, excludes: [String] = [], sink: @escaping @Sendable (WatchBatch) -> Void) throws(WatchError) {
+    /// How many times events were lost or rules changed and the whole tree was compared again.
+    public var rescans: Int { control.withLock { overflowCount } }
+
+    public init(root: String, excludes: [String] = [], sink: @escaping @Sendable (WatchBatch) -> Void)
+        throws(WatchError)
+    {
         self.root = root
         self.sink = sink
         self.rules = IgnoreRules(root: root, excludes: excludes)
@@ -55,10 +69,11 @@ public final class TreeWatcher: @unchecked Sendable {
 
     /// Counts the directories against the watch budget, watches them all, then starts the thread.
     public func start() throws(WatchError) {
-        let directories = TreeWalker.directories(root: root, rules: rules)
-        try WatchBudget.check(directories: directories.count)
-        for directory in directories { try watch(directory) }
+        try WatchBudget.check(directories: TreeWalker.directories(root: root, rules: rules).count)
+        try watchTree("")
+        watched = wdOf.count
         let thread = Thread { [self] in run() }
+        thread.stackSize = 1 << 20
         thread.name = "devloop-watcher"
         self.thread = thread
         thread.start()
@@ -83,6 +98,9 @@ public final class TreeWatcher: @unchecked Sendable {
         guard running else { return }
         wake()
         finished.wait()
+        // The thread's closure holds this watcher: let go of it, and of the kernel's watches now.
+        thread = nil
+        inotify.close()
     }
 
     private func wake() {
@@ -92,7 +110,12 @@ public final class TreeWatcher: @unchecked Sendable {
 
     private func run() {
         defer { finished.signal() }
-        var fds = [pollfd(fd: inotify.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0),]
+        let threadSelf = LocalEntry.readLink("/proc/thread-self") ?? ""
+        control.withLock { watcherThreadID = Int(threadSelf.split(separator: "/").last ?? "") }
+        var fds = [
+            pollfd(fd: inotify.fd, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0),
+        ]
         while true {
             _ = poll(&fds, 2, pollTimeout())
             var scratch = [UInt8](repeating: 0, count: 64)
@@ -104,11 +127,20 @@ public final class TreeWatcher: @unchecked Sendable {
             control.unlock()
             if stop { return }
             // Barriers are taken before draining: events of earlier changes are already queued.
+            readGate.lock()
             let events = inotify.drain()
             handle(events)
             flushDeferred(all: !tokens.isEmpty)
             let batch = changes.compactMap { $0 }
             changes = []
+            readGate.unlock()
+            let count = wdOf.count
+            let snapshot = getenv("DEVLOOP_TRACE_SYNC") != nil ? Set(wdOf.keys) : []
+            control.withLock {
+                watchedSnapshot = snapshot
+                watched = count
+                if batch.contains(.rescan) { overflowCount += 1 }
+            }
             if !batch.isEmpty || !tokens.isEmpty { sink(WatchBatch(changes: batch, barriers: tokens)) }
         }
     }
@@ -134,17 +166,43 @@ public final class TreeWatcher: @unchecked Sendable {
 
     // MARK: Watches
 
-    func watch(_ directory: String) throws(WatchError) {
-        guard let wd = try inotify.addWatch(directory.isEmpty ? root : root + "/" + directory) else { return }
+    /// Watches one directory; false when it is not there (any more) under that name.
+    @discardableResult
+    func watch(_ directory: String) throws(WatchError) -> Bool {
+        guard let wd = try inotify.addWatch(directory.isEmpty ? root : root + "/" + directory) else { return false }
         if let old = pathOf[wd], old != directory { wdOf[old] = nil }
         pathOf[wd] = directory
         wdOf[directory] = wd
+        return true
     }
 
-    /// Watches a directory that appeared and every directory below it.
-    func watchTree(_ directory: String) {
-        for sub in TreeWalker.directories(root: root, rules: rules, below: directory) {
-            do { try watch(sub) } catch { reportBudget(error) }
+    /// Watches a directory and every directory below it. Each watch is added before its directory
+    /// is listed, so a subdirectory created meanwhile is either listed or reported by an event.
+    func watchTree(_ directory: String) throws(WatchError) {
+        var stack = [directory]
+        while let next = stack.popLast() {
+            let absolute = next.isEmpty ? root : root + "/" + next
+            // Gone under this name: an ancestor was renamed meanwhile (or it was deleted); the
+            // watches are rebuilt after the drain, when the rename has been seen.
+            guard try watch(next), let entries = DirectoryReader.listing(of: absolute) else {
+                watchesStale = true
+                continue
+            }
+            for (name, kind) in entries where kind == .directory {
+                let path = DirectoryReader.join(next, name)
+                if !rules.isExcluded(path, isDirectory: true) { stack.append(path) }
+            }
+        }
+    }
+
+    /// Watches a directory that just appeared. When it is already gone under that name, an
+    /// ancestor was most likely renamed after the event was queued: the watches are rebuilt once
+    /// the whole drain is handled.
+    func watchNewTree(_ directory: String) {
+        do {
+            try watchTree(directory)
+        } catch {
+            reportBudget(error)
         }
     }
 
@@ -163,22 +221,31 @@ public final class TreeWatcher: @unchecked Sendable {
             wdOf[moved] = wd
             pathOf[wd] = moved
         }
+        // Changes held back for files below the directory now belong to the new name.
         for (path, deadline) in pendingClose where path == from || path.hasPrefix(from + "/") {
             pendingClose[path] = nil
             pendingClose[to + path.dropFirst(from.count)] = deadline
         }
+        for (path, deadline) in deferredRemoval where path == from || path.hasPrefix(from + "/") {
+            deferredRemoval[path] = nil
+            deferredRemoval[to + path.dropFirst(from.count)] = deadline
+        }
     }
 
     /// Rebuilds every watch from the tree as it is now: after an overflow or an ignore-rule change.
-    func rewatchAll() {
+    /// Returns the directories that were not watched before, topmost first.
+    @discardableResult
+    func rewatchAll() -> [String] {
         rules.invalidateAll()
         let old = pathOf
         pathOf = [:]
         wdOf = [:]
-        for directory in TreeWalker.directories(root: root, rules: rules) {
-            do { try watch(directory) } catch { reportBudget(error) }
-        }
+        do { try watchTree("") } catch { reportBudget(error) }
         for wd in old.keys where pathOf[wd] == nil { inotify.removeWatch(wd) }
+        let added = pathOf.filter { old[$0.key] == nil }.map(\.value).sorted()
+        var topmost: [String] = []
+        for path in added where !topmost.contains(where: { path.hasPrefix($0 + "/") }) { topmost.append(path) }
+        return topmost
     }
 
     private func reportBudget(_ error: WatchError) {
