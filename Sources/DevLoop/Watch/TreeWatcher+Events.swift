@@ -37,12 +37,15 @@ extension TreeWatcher {
         if rescan {
             rewatchAll()
             changes.append(.rescan)
-        } else if watchesStale {
-            // Directories that were created while an ancestor was renamed: watch them now and
-            // look at everything in them.
+        }
+        // Directories that appeared while an ancestor was being renamed: watch them now and look
+        // at everything in them (again, should the tree keep moving during the walk).
+        var rounds = 0
+        while watchesStale && rounds < 8 {
+            watchesStale = false
+            rounds += 1
             for directory in rewatchAll() { changes.append(.tree(directory)) }
         }
-        watchesStale = false
     }
 
     private func handle(_ event: InotifyEvent, path: String, isDirectory: Bool) {
@@ -76,7 +79,9 @@ extension TreeWatcher {
             deferredRemoval[path] = nil
             if let from = movesFrom.removeValue(forKey: event.cookie) {
                 if from.isDirectory {
-                    if wdOf[from.path] == nil { watchNewTree(path) } else { repathTree(from: from.path, to: path) }
+                    repathTree(from: from.path, to: path)
+                    // Heals watches a race left out below it (adding an existing watch is cheap).
+                    watchNewTree(path)
                 }
                 if let deadline = pendingClose.removeValue(forKey: from.path) { pendingClose[path] = deadline }
                 changes[from.slot] = .renamed(from: from.path, to: path)

@@ -184,7 +184,14 @@ public final class TreeWatcher: @unchecked Sendable {
             let absolute = next.isEmpty ? root : root + "/" + next
             // Gone under this name: an ancestor was renamed meanwhile (or it was deleted); the
             // watches are rebuilt after the drain, when the rename has been seen.
-            guard try watch(next), let entries = DirectoryReader.listing(of: absolute) else {
+            guard try watch(next) else {
+                watchesStale = true
+                continue
+            }
+            guard let entries = DirectoryReader.listing(of: absolute) else {
+                // Renamed between the watch and the listing: forget the half-done directory, so
+                // that its rename event walks it again under the new name.
+                if let wd = wdOf.removeValue(forKey: next) { pathOf[wd] = nil }
                 watchesStale = true
                 continue
             }

@@ -45,12 +45,13 @@ import Testing
     /// One seeded run: random operations with the engine running, settling now and then, then a
     /// byte-for-byte comparison. A failure names the seed, the last operations and the diff.
     static func converge(
-        seed: UInt64, operations: Int, transport: (String, String) -> any SyncTransport
+        seed: UInt64, operations: Int, destinationDirectory: String? = nil,
+        transport: (String, String) -> any SyncTransport
     ) async throws {
         let dir = TempDir()
         defer { dir.remove() }
         let source = dir.sub("src")
-        let destination = dir.sub("dst")
+        let destination = destinationDirectory ?? dir.sub("dst")
         TreeOperations.prepare(root: source)
         var logger = Logger(label: "devloop.sync.test")
         logger.logLevel = .error

@@ -137,6 +137,20 @@ import Testing
         #expect(!rules.isIgnored("src/4914", isDirectory: false))
     }
 
+    /// Runs a command, returning its exit status and its stdout and stderr together.
+    static func runStatus(_ command: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = command
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     @discardableResult
     static func run(_ command: [String], input: String = "") throws -> String {
         let process = Process()
