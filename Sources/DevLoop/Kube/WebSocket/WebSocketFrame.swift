@@ -1,0 +1,133 @@
+import Foundation
+
+public enum WebSocketOpcode: UInt8, Sendable {
+    case continuation = 0x0
+    case text = 0x1
+    case binary = 0x2
+    case close = 0x8
+    case ping = 0x9
+    case pong = 0xA
+
+    var isControl: Bool { rawValue & 0x8 != 0 }
+}
+
+/// One RFC 6455 frame.
+struct WebSocketFrame: Equatable {
+    var fin = true
+    var opcode: WebSocketOpcode
+    var payload: Data
+
+    /// The wire bytes; a client must mask every frame it sends (RFC 6455 §5.3).
+    func encoded(maskKey: UInt32? = UInt32.random(in: .min ... .max)) -> Data {
+        var out = Data(capacity: payload.count + 14)
+        out.append((fin ? 0x80 : 0) | opcode.rawValue)
+        let maskBit: UInt8 = maskKey == nil ? 0 : 0x80
+        switch payload.count {
+        case ..<126:
+            out.append(maskBit | UInt8(payload.count))
+        case ..<65536:
+            out.append(maskBit | 126)
+            out.append(contentsOf: [UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)])
+        default:
+            out.append(maskBit | 127)
+            out.append(contentsOf: (0..<8).reversed().map { UInt8((UInt64(payload.count) >> ($0 * 8)) & 0xFF) })
+        }
+        guard let maskKey else {
+            out.append(payload)
+            return out
+        }
+        let mask = [UInt8(maskKey >> 24), UInt8((maskKey >> 16) & 0xFF), UInt8((maskKey >> 8) & 0xFF), UInt8(maskKey & 0xFF)]
+        out.append(contentsOf: mask)
+        let start = out.count
+        out.append(payload)
+        out.withUnsafeMutableBytes { buffer in
+            for index in 0..<payload.count { buffer[start + index] ^= mask[index & 3] }
+        }
+        return out
+    }
+}
+
+public struct WebSocketProtocolError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
+/// Cuts received bytes into frames; bytes may arrive split anywhere.
+struct WebSocketFrameParser {
+    static let maximumPayload = 256 << 20
+    private var buffer = Data()
+
+    mutating func append(_ data: Data) {
+        buffer.append(data)
+    }
+
+    mutating func next() throws -> WebSocketFrame? {
+        let bytes = buffer
+        guard bytes.count >= 2 else { return nil }
+        let base = bytes.startIndex
+        let first = bytes[base]
+        let second = bytes[base + 1]
+        guard let opcode = WebSocketOpcode(rawValue: first & 0x0F) else {
+            throw WebSocketProtocolError(description: "unknown WebSocket opcode \(first & 0x0F)")
+        }
+        var length = Int(second & 0x7F)
+        var offset = 2
+        if length == 126 {
+            guard bytes.count >= 4 else { return nil }
+            length = Int(bytes[base + 2]) << 8 | Int(bytes[base + 3])
+            offset = 4
+        } else if length == 127 {
+            guard bytes.count >= 10 else { return nil }
+            var value: UInt64 = 0
+            for index in 2..<10 { value = value << 8 | UInt64(bytes[base + index]) }
+            guard value <= UInt64(Self.maximumPayload) else {
+                throw WebSocketProtocolError(description: "WebSocket frame of \(value) bytes is too large")
+            }
+            length = Int(value)
+            offset = 10
+        }
+        let masked = second & 0x80 != 0
+        let maskOffset = offset
+        if masked { offset += 4 }
+        guard bytes.count >= offset + length else { return nil }
+        var payload = Data(bytes[(base + offset)..<(base + offset + length)])
+        if masked {
+            let mask = Array(bytes[(base + maskOffset)..<(base + maskOffset + 4)])
+            payload.withUnsafeMutableBytes { buffer in
+                for index in 0..<length { buffer[index] ^= mask[index & 3] }
+            }
+        }
+        buffer = Data(bytes[(base + offset + length)...])
+        return WebSocketFrame(fin: first & 0x80 != 0, opcode: opcode, payload: payload)
+    }
+}
+
+/// Joins fragmented messages; control frames may arrive between the fragments.
+struct WebSocketMessageAssembler {
+    private var opcode: WebSocketOpcode?
+    private var parts = Data()
+
+    /// A complete data message, or nil while fragments are pending.
+    mutating func add(_ frame: WebSocketFrame) throws -> (WebSocketOpcode, Data)? {
+        switch frame.opcode {
+        case .continuation:
+            guard let opcode else { throw WebSocketProtocolError(description: "continuation frame without a message") }
+            parts.append(frame.payload)
+            guard frame.fin else { return nil }
+            defer { reset() }
+            return (opcode, parts)
+        case .text, .binary:
+            guard opcode == nil else { throw WebSocketProtocolError(description: "new message inside a fragmented one") }
+            if frame.fin { return (frame.opcode, frame.payload) }
+            opcode = frame.opcode
+            parts = frame.payload
+            return nil
+        default:
+            return nil
+        }
+    }
+
+    private mutating func reset() {
+        opcode = nil
+        parts = Data()
+    }
+}
