@@ -11,7 +11,8 @@ public struct AccessRequirement: Sendable {
     public var namespace: String?
 
     public var summary: String {
-        let name = [resource, subresource].compactMap { $0 }.joined(separator: "/") + (group.isEmpty ? "" : ".\(group)")
+        let name =
+            [resource, subresource].compactMap { $0 }.joined(separator: "/") + (group.isEmpty ? "" : ".\(group)")
         return "\(verb) \(name)" + (namespace.map { " in namespace \($0)" } ?? "")
     }
 
@@ -20,18 +21,33 @@ public struct AccessRequirement: Sendable {
         [
             [AccessRequirement(title: "create namespaces", verb: "create", group: "", resource: "namespaces")],
             ["create", "patch"].map {
-                AccessRequirement(title: "apply deployments", verb: $0, group: "apps", resource: "deployments", namespace: namespace)
+                AccessRequirement(
+                    title: "apply deployments", verb: $0, group: "apps", resource: "deployments", namespace: namespace)
             },
-            [AccessRequirement(title: "exec into pods", verb: "create", group: "", resource: "pods", subresource: "exec", namespace: namespace)],
-            [AccessRequirement(title: "port-forward", verb: "create", group: "", resource: "pods", subresource: "portforward", namespace: namespace)],
-            [AccessRequirement(title: "read logs", verb: "get", group: "", resource: "pods", subresource: "log", namespace: namespace)],
+            [
+                AccessRequirement(
+                    title: "exec into pods", verb: "create", group: "", resource: "pods", subresource: "exec",
+                    namespace: namespace)
+            ],
+            [
+                AccessRequirement(
+                    title: "port-forward", verb: "create", group: "", resource: "pods", subresource: "portforward",
+                    namespace: namespace)
+            ],
+            [
+                AccessRequirement(
+                    title: "read logs", verb: "get", group: "", resource: "pods", subresource: "log",
+                    namespace: namespace)
+            ],
         ]
     }
 }
 
 extension KubeClient {
     /// Whether the current user may do `requirement` (POST selfsubjectaccessreviews), with the reason given.
-    public func canI(_ requirement: AccessRequirement, timeout: TimeInterval = 10) async throws -> (allowed: Bool, reason: String?) {
+    public func canI(_ requirement: AccessRequirement, timeout: TimeInterval = 10) async throws -> (
+        allowed: Bool, reason: String?
+    ) {
         var attributes: [String: JSONValue] = [
             "verb": .string(requirement.verb), "group": .string(requirement.group),
             "resource": .string(requirement.resource),
@@ -43,7 +59,8 @@ extension KubeClient {
             "spec": .object(["resourceAttributes": .object(attributes)]),
         ])
         let response = try await send(
-            "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body: try review.encoded(), timeout: timeout)
+            "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body: try review.encoded(),
+            timeout: timeout)
         let status = try JSONValue.decode(response.body)["status"]
         let reason = status?["reason"]?.string ?? status?["evaluationError"]?.string
         return (status?["allowed"]?.bool ?? false, reason.flatMap { $0.isEmpty ? nil : $0 })

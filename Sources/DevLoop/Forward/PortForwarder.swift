@@ -41,7 +41,9 @@ public final class PortForwarder: Sendable {
     }
 
     private func carry(_ local: Int32) async {
-        let stream = PortForwardChannels(local: local)
+        let stream = PortForwardChannels(local: local) { [onError, pod, remotePort] message in
+            onError(.remote(pod: pod, port: remotePort, message: message))
+        }
         let connection: WebSocketConnection
         do {
             connection = try await client.webSocket(
@@ -51,10 +53,6 @@ public final class PortForwarder: Sendable {
             onError(.remote(pod: pod, port: remotePort, message: "\(error)"))
             Glibc.close(local)
             return
-        }
-        stream.onRemoteError = { [onError, pod, remotePort] message in
-            onError(.remote(pod: pod, port: remotePort, message: message))
-            connection.close()
         }
         let thread = Thread {
             stream.pumpLocal(to: connection)
@@ -71,11 +69,12 @@ public final class PortForwarder: Sendable {
 final class PortForwardChannels: @unchecked Sendable {
     private let local: Int32
     private var seenPrefix: Set<UInt8> = []
-    private var errorText = Data()
-    var onRemoteError: (@Sendable (String) -> Void)?
+    private let onRemoteError: @Sendable (String) -> Void
 
-    init(local: Int32) {
+    /// `onRemoteError` gets the pod side's message (e.g. nothing listens on the port in the pod).
+    init(local: Int32, onRemoteError: @escaping @Sendable (String) -> Void) {
         self.local = local
+        self.onRemoteError = onRemoteError
     }
 
     func receive(_ message: Data) {
@@ -94,8 +93,7 @@ final class PortForwardChannels: @unchecked Sendable {
         if channel == 0 {
             writeAll(Data(payload))
         } else if channel == 1 {
-            errorText.append(payload)
-            onRemoteError?(Self.errorMessage(errorText))
+            onRemoteError(Self.errorMessage(Data(payload)))
         }
     }
 
@@ -105,12 +103,17 @@ final class PortForwardChannels: @unchecked Sendable {
     }
 
     func pumpLocal(to connection: WebSocketConnection) {
-        var buffer = [UInt8](repeating: 0, count: 65536)
+        let size = 256 * 1024
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
+        defer { buffer.deallocate() }
         while true {
-            let count = read(local, &buffer, buffer.count)
+            let count = read(local, buffer, size)
             guard count > 0 else { break }
+            var message = Data(capacity: count + 1)
+            message.append(0)
+            message.append(buffer.assumingMemoryBound(to: UInt8.self), count: count)
             do {
-                try connection.sendBlocking(Data([0]) + Data(buffer[0..<count]))
+                try connection.sendBlocking(message)
             } catch {
                 break
             }

@@ -18,7 +18,8 @@ public final class KubeClient: Sendable {
         _ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
         contentType: String = "application/json", timeout: TimeInterval? = 60
     ) async throws -> HTTPResponse {
-        let response = try await open(method, path, query: query, body: body, contentType: contentType, timeout: timeout)
+        let response = try await open(
+            method, path, query: query, body: body, contentType: contentType, timeout: timeout)
         return HTTPResponse(status: response.status, headers: response.headers, body: try await response.collect())
     }
 
@@ -39,7 +40,8 @@ public final class KubeClient: Sendable {
                 retried = true
                 continue
             }
-            throw KubeClientError.api(APIStatusError(code: response.status, body: errorBody, method: method, path: path))
+            throw KubeClientError.api(
+                APIStatusError(code: response.status, body: errorBody, method: method, path: path))
         }
     }
 
@@ -86,14 +88,16 @@ public final class KubeClient: Sendable {
         while base.hasSuffix("/") { base.removeLast() }
         var text = base + path
         if !query.isEmpty {
-            text += "?" + query.map { "\(QueryEncoding.escape($0.0))=\(QueryEncoding.escape($0.1))" }.joined(separator: "&")
+            text +=
+                "?" + query.map { "\(QueryEncoding.escape($0.0))=\(QueryEncoding.escape($0.1))" }.joined(separator: "&")
         }
         return URL(string: text)!
     }
 }
 
 enum QueryEncoding {
-    private static let unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+    private static let unreserved = CharacterSet(
+        charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
 
     /// Strict percent-encoding: Go's query parser reads "+" as a space, so it must be escaped too.
     static func escape(_ text: String) -> String {

@@ -12,7 +12,8 @@ public enum KubeClientError: Error, Sendable, CustomStringConvertible {
         case .api(let error): return error.description
         case .credentialPlugin(let command, let detail): return "credential plugin \(command) \(detail)"
         case .protocolViolation(let detail): return "unexpected answer from the API server: \(detail)"
-        case .upgradeRefused(let status, let detail): return "the API server refused the stream (HTTP \(status)): \(detail)"
+        case .upgradeRefused(let status, let detail):
+            return "the API server refused the stream (HTTP \(status)): \(detail)"
         }
     }
 
@@ -107,12 +108,14 @@ public struct ResourcePath: Sendable {
     }
 
     func verb(forMethod method: String) -> String {
+        // Streams are upgrades of a GET, but RBAC (and kubectl's docs) call them "create pods/exec".
+        if ["exec", "portforward", "attach"].contains(subresource ?? "") { return "create" }
         switch method {
         case "POST": return "create"
         case "PUT": return "update"
         case "PATCH": return "patch"
         case "DELETE": return "delete"
-        default: return name == nil && subresource == nil ? "list" : (subresource == nil ? "get" : "get")
+        default: return name == nil && subresource == nil ? "list" : "get"
         }
     }
 

@@ -56,7 +56,9 @@ public struct ManifestApplier: Sendable {
             }
         }
         return documents.enumerated().sorted { a, b in
-            let (aNamespace, bNamespace) = (a.element["kind"]?.string == "Namespace", b.element["kind"]?.string == "Namespace")
+            let (aNamespace, bNamespace) = (
+                a.element["kind"]?.string == "Namespace", b.element["kind"]?.string == "Namespace"
+            )
             return aNamespace != bNamespace ? aNamespace : a.offset < b.offset
         }.map(\.element)
     }

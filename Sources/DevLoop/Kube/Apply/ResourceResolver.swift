@@ -24,7 +24,8 @@ public actor ResourceResolver {
     static let builtIn: [ResourceType] = [
         ("v1", "Namespace", "namespaces", false), ("v1", "Pod", "pods", true), ("v1", "Service", "services", true),
         ("v1", "ConfigMap", "configmaps", true), ("v1", "Secret", "secrets", true),
-        ("v1", "ServiceAccount", "serviceaccounts", true), ("v1", "PersistentVolumeClaim", "persistentvolumeclaims", true),
+        ("v1", "ServiceAccount", "serviceaccounts", true),
+        ("v1", "PersistentVolumeClaim", "persistentvolumeclaims", true),
         ("v1", "PersistentVolume", "persistentvolumes", false), ("v1", "Node", "nodes", false),
         ("v1", "Endpoints", "endpoints", true), ("v1", "LimitRange", "limitranges", true),
         ("v1", "ResourceQuota", "resourcequotas", true),

@@ -56,7 +56,8 @@ actor CredentialProvider {
 
     static func readToken(_ path: String) throws -> String {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw KubeConfigError.unreadableCredential(field: "tokenFile", file: path, detail: "file missing or unreadable")
+            throw KubeConfigError.unreadableCredential(
+                field: "tokenFile", file: path, detail: "file missing or unreadable")
         }
         let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty else {

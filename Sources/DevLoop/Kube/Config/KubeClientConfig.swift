@@ -65,7 +65,8 @@ public struct KubeClientConfig: Sendable {
             throw KubeConfigError.noCurrentContext(files: merged.files)
         }
         guard let context = merged.contexts[contextName] else {
-            throw KubeConfigError.unknownContext(contextName, available: Array(merged.contexts.keys), files: merged.files)
+            throw KubeConfigError.unknownContext(
+                contextName, available: Array(merged.contexts.keys), files: merged.files)
         }
         let clusterName = context.value.cluster
         guard let (clusterFile, cluster) = merged.clusters[clusterName] else {
@@ -95,7 +96,8 @@ public struct KubeClientConfig: Sendable {
         if let user = user?.value {
             let field = "users[\(userName)]"
             if let data = user.clientCertificateData {
-                tls.clientCertificatePEM = try material.decode(data, field: "\(field).client-certificate-data", user: true)
+                tls.clientCertificatePEM = try material.decode(
+                    data, field: "\(field).client-certificate-data", user: true)
             } else if let path = user.clientCertificate {
                 tls.clientCertificatePEM = try material.read(path, field: "\(field).client-certificate")
             }

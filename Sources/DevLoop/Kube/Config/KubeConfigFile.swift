@@ -85,7 +85,9 @@ private struct EntryReader {
         -> [String: T]
     {
         guard let value = root[list], value != .null else { return [:] }
-        guard let items = value.array else { throw KubeConfigError.invalid(file: file, detail: "\(list) is not a list") }
+        guard let items = value.array else {
+            throw KubeConfigError.invalid(file: file, detail: "\(list) is not a list")
+        }
         var result: [String: T] = [:]
         for (index, item) in items.enumerated() {
             guard let name = item["name"]?.string, !name.isEmpty else {

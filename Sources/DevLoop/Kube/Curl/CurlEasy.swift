@@ -86,7 +86,8 @@ final class CurlEasy: @unchecked Sendable {
     /// The error of a finished transfer, with libcurl's detail message.
     func error(for code: CURLcode) -> CurlError {
         let detail = String(cString: errorBuffer)
-        return CurlError(code: Int(code.rawValue), detail: detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
+        return CurlError(
+            code: Int(code.rawValue), detail: detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
     }
 
     private func check(_ code: CURLcode, _ option: CURLoption) throws {

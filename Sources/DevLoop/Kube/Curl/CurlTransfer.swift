@@ -45,7 +45,8 @@ final class CurlTransfer: @unchecked Sendable {
         }
         let code = withExtendedLifetime(self) { curl_easy_perform(easy.handle) }
         if code != CURLE_OK {
-            return cancelled.current ? CurlError(code: Int(CURLE_ABORTED_BY_CALLBACK.rawValue), detail: "cancelled")
+            return cancelled.current
+                ? CurlError(code: Int(CURLE_ABORTED_BY_CALLBACK.rawValue), detail: "cancelled")
                 : easy.error(for: code)
         }
         deliverHead()

@@ -141,6 +141,7 @@ public struct PodExecutor: ContainerExecutor {
     }
 
     public func run(_ command: [String], stdin: Data) async throws -> ExecResult {
-        try await exec.run(ExecRequest(namespace: namespace, pod: pod, container: container, command: command, stdin: stdin))
+        try await exec.run(
+            ExecRequest(namespace: namespace, pod: pod, container: container, command: command, stdin: stdin))
     }
 }

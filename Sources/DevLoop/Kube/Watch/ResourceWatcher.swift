@@ -102,7 +102,8 @@ public struct ResourceWatcher: Sendable {
                 if type == "ERROR" {
                     if object["code"]?.int == 410 { return .expired }
                     throw KubeClientError.api(
-                        APIStatusError(code: object["code"]?.int ?? 500, body: try object.encoded(), method: "GET", path: path))
+                        APIStatusError(
+                            code: object["code"]?.int ?? 500, body: try object.encoded(), method: "GET", path: path))
                 }
                 if let version = object[path: "metadata", "resourceVersion"]?.string { seen(version) }
                 if let kind = WatchEvent.Kind(rawValue: type) { emit(WatchEvent(kind: kind, object: object)) }

@@ -17,10 +17,16 @@ final class CurlSocket: @unchecked Sendable {
 
     let easy: CurlEasy
     let socket: Int32
+    private static let readSize = 256 * 1024
+    private let readBuffer = UnsafeMutableRawPointer.allocate(byteCount: readSize, alignment: 8)
 
     private init(easy: CurlEasy, socket: Int32) {
         self.easy = easy
         self.socket = socket
+    }
+
+    deinit {
+        readBuffer.deallocate()
     }
 
     /// Connects (TCP, TLS with the cluster's trust and client certificate) without sending a request.
@@ -36,35 +42,31 @@ final class CurlSocket: @unchecked Sendable {
         return CurlSocket(easy: easy, socket: socket)
     }
 
-    func read(maximum: Int = 65536) throws -> ReadResult {
-        var buffer = [UInt8](repeating: 0, count: maximum)
+    func read() throws -> ReadResult {
         var received = 0
-        let code = buffer.withUnsafeMutableBytes { curl_easy_recv(easy.handle, $0.baseAddress, maximum, &received) }
+        let code = curl_easy_recv(easy.handle, readBuffer, Self.readSize, &received)
         switch code {
-        case CCurl.CURLE_OK: return received == 0 ? .closed : .data(Data(buffer[0..<received]))
+        case CCurl.CURLE_OK: return received == 0 ? .closed : .data(Data(bytes: readBuffer, count: received))
         case CCurl.CURLE_AGAIN: return .wouldBlock
         default: throw easy.error(for: code)
         }
     }
 
-    /// Writes what it can; returns how many bytes went out (0 when the socket is full).
-    func write(_ data: Data) throws -> Int {
+    /// Writes what it can of `bytes`; true when all of it is out.
+    func write(_ bytes: PinnedBytes) throws -> Bool {
         var sent = 0
-        let code = data.withUnsafeBytes { curl_easy_send(easy.handle, $0.baseAddress, $0.count, &sent) }
+        let code = curl_easy_send(easy.handle, bytes.storage.baseAddress! + bytes.offset, bytes.remaining, &sent)
         switch code {
-        case CCurl.CURLE_OK: return sent
-        case CCurl.CURLE_AGAIN: return 0
+        case CCurl.CURLE_OK: bytes.offset += sent
+        case CCurl.CURLE_AGAIN: break
         default: throw easy.error(for: code)
         }
+        return bytes.remaining == 0
     }
 
     func writeAll(_ data: Data, deadline: Date) throws {
-        var rest = data
-        while !rest.isEmpty {
-            let sent = try write(rest)
-            rest = rest.dropFirst(sent)
-            if sent == 0 { try wait(events: Int16(POLLOUT), until: deadline) }
-        }
+        let bytes = PinnedBytes(data)
+        while try !write(bytes) { try wait(events: Int16(POLLOUT), until: deadline) }
     }
 
     /// Blocks until some bytes arrive (or the peer closes), up to the deadline.
@@ -84,4 +86,24 @@ final class CurlSocket: @unchecked Sendable {
         var descriptor = pollfd(fd: socket, events: events, revents: 0)
         _ = poll(&descriptor, 1, Int32(min(remaining, 1) * 1000))
     }
+}
+
+/// Bytes on their way out. OpenSSL requires a write retried after "would block" to pass the same
+/// address and length again, so the bytes stay in one fixed allocation until all are sent.
+final class PinnedBytes {
+    let storage: UnsafeMutableRawBufferPointer
+    let count: Int
+    var offset = 0
+
+    init(_ data: Data) {
+        count = data.count
+        storage = .allocate(byteCount: max(data.count, 1), alignment: 1)
+        data.copyBytes(to: storage.bindMemory(to: UInt8.self), count: data.count)
+    }
+
+    deinit {
+        storage.deallocate()
+    }
+
+    var remaining: Int { count - offset }
 }

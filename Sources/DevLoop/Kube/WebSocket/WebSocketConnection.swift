@@ -22,6 +22,8 @@ public final class WebSocketConnection: @unchecked Sendable {
     /// message (never a real one: those carry a channel byte) marks the end of the stream.
     private let handler: (@Sendable (Data) -> Void)?
     private let done = DispatchSemaphore(value: 0)
+    /// The frame being written, taken off the queue (touched by the I/O thread only).
+    private var writing: (PinnedBytes, (@Sendable (Error?) -> Void)?)?
 
     private struct Pending {
         var bytes: Data
@@ -83,8 +85,12 @@ public final class WebSocketConnection: @unchecked Sendable {
         Glibc.close(wakeWrite)
     }
 
-    /// Sends one binary (or text) message and waits until it is on the wire: callers get backpressure.
-    public func send(_ payload: Data, opcode: WebSocketOpcode = .binary) async throws {
+    /// Sends one binary message and waits until it is on the wire: callers get backpressure.
+    public func send(_ payload: Data) async throws {
+        try await send(payload, opcode: .binary)
+    }
+
+    func send(_ payload: Data, opcode: WebSocketOpcode) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
             enqueue(WebSocketFrame(opcode: opcode, payload: payload).encoded()) { error in
                 if let error { continuation.resume(throwing: error) } else { continuation.resume() }
@@ -154,32 +160,29 @@ public final class WebSocketConnection: @unchecked Sendable {
             do {
                 if state.current.cancelled { throw CancellationError() }
                 // Read everything available before polling (OpenSSL buffers decrypted bytes).
+                var peerClosed = false
                 reading: while true {
                     switch try socket.read() {
-                    case .data(let data): parser.append(data)
+                    case .data(let data):
+                        parser.append(data)
+                        while let frame = try parser.next() {
+                            if frame.opcode == .close { closeReceivedAt = closeReceivedAt ?? Date() }
+                            try handle(frame, &assembler)
+                        }
                     case .wouldBlock: break reading
-                    case .closed: break loop
+                    case .closed:
+                        peerClosed = true
+                        break reading
                     }
                 }
                 while let frame = try parser.next() {
-                    switch frame.opcode {
-                    case .ping: enqueue(WebSocketFrame(opcode: .pong, payload: frame.payload).encoded(), done: nil, force: true)
-                    case .pong: break
-                    case .close:
-                        closeReceivedAt = closeReceivedAt ?? Date()
-                        close(code: frame.payload.count >= 2 ? UInt16(frame.payload[frame.payload.startIndex]) << 8
-                            | UInt16(frame.payload[frame.payload.startIndex + 1]) : 1000)
-                    default:
-                        if let (_, message) = try assembler.add(frame) {
-                            if let handler { handler(message) } else { inbound.yield(message) }
-                        }
-                    }
+                    if frame.opcode == .close { closeReceivedAt = closeReceivedAt ?? Date() }
+                    try handle(frame, &assembler)
                 }
+                if peerClosed { break loop }
                 let wantsWrite = try flush()
-                let snapshot = state.current
-                if let closeReceivedAt, snapshot.queue.isEmpty || Date().timeIntervalSince(closeReceivedAt) > 2 {
-                    break loop
-                }
+                let drained = state.current.queue.isEmpty && writing == nil
+                if let closeReceivedAt, drained || Date().timeIntervalSince(closeReceivedAt) > 2 { break loop }
                 var descriptors = [
                     pollfd(fd: socket.socket, events: Int16(POLLIN) | (wantsWrite ? Int16(POLLOUT) : 0), revents: 0),
                     pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
@@ -195,21 +198,44 @@ public final class WebSocketConnection: @unchecked Sendable {
         finish(outcome)
     }
 
+    private func handle(_ frame: WebSocketFrame, _ assembler: inout WebSocketMessageAssembler) throws {
+        switch frame.opcode {
+        case .ping:
+            enqueue(WebSocketFrame(opcode: .pong, payload: frame.payload).encoded(), done: nil, force: true)
+        case .pong:
+            break
+        case .close:
+            // Echo the peer's status code, as RFC 6455 asks.
+            let payload = frame.payload
+            close(
+                code: payload.count >= 2
+                    ? UInt16(payload[payload.startIndex]) << 8 | UInt16(payload[payload.startIndex + 1]) : 1000)
+        default:
+            if let (_, message) = try assembler.add(frame) {
+                if let handler { handler(message) } else { inbound.yield(message) }
+            }
+        }
+    }
+
     /// Writes queued frames until done or the socket is full; true when bytes are still waiting.
     private func flush() throws -> Bool {
-        while let next = state.withLock({ $0.queue.first }) {
-            let sent = try socket.write(next.bytes)
-            if sent < next.bytes.count {
-                state.withLock { $0.queue[0].bytes = Data(next.bytes.dropFirst(sent)) }
-                return true
+        while true {
+            if writing == nil {
+                guard let next = state.withLock({ $0.queue.isEmpty ? nil : $0.queue.removeFirst() }) else {
+                    return false
+                }
+                writing = (PinnedBytes(next.bytes), next.done)
             }
-            state.withLock { _ = $0.queue.removeFirst() }
-            next.done?(nil)
+            guard let (bytes, done) = writing else { return false }
+            guard try socket.write(bytes) else { return true }
+            writing = nil
+            done?(nil)
         }
-        return false
     }
 
     private func finish(_ error: Error?) {
+        // The peer sees the end now, not when the last reference to this object goes away.
+        shutdown(socket.socket, Int32(SHUT_RDWR))
         let pending = state.withLock { state in
             state.isFinished = true
             state.finished = error ?? WebSocketProtocolError(description: "the stream is closed")
@@ -218,6 +244,8 @@ public final class WebSocketConnection: @unchecked Sendable {
         }
         let failure = error ?? WebSocketProtocolError(description: "the stream closed before the data was sent")
         for item in pending { item.done?(failure) }
+        writing?.1?(failure)
+        writing = nil
         inbound.finish(throwing: error is CancellationError ? nil : error)
         handler?(Data())
         done.signal()

@@ -1,6 +1,6 @@
 import Foundation
 
-public enum WebSocketOpcode: UInt8, Sendable {
+enum WebSocketOpcode: UInt8, Sendable {
     case continuation = 0x0
     case text = 0x1
     case binary = 0x2
@@ -36,13 +36,13 @@ struct WebSocketFrame: Equatable {
             out.append(payload)
             return out
         }
-        let mask = [UInt8(maskKey >> 24), UInt8((maskKey >> 16) & 0xFF), UInt8((maskKey >> 8) & 0xFF), UInt8(maskKey & 0xFF)]
+        let mask = [
+            UInt8(maskKey >> 24), UInt8((maskKey >> 16) & 0xFF), UInt8((maskKey >> 8) & 0xFF), UInt8(maskKey & 0xFF),
+        ]
         out.append(contentsOf: mask)
         let start = out.count
         out.append(payload)
-        out.withUnsafeMutableBytes { buffer in
-            for index in 0..<payload.count { buffer[start + index] ^= mask[index & 3] }
-        }
+        out.withUnsafeMutableBytes { applyMask(maskKey, to: UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
         return out
     }
 }
@@ -51,34 +51,39 @@ public struct WebSocketProtocolError: Error, Sendable, CustomStringConvertible {
     public var description: String
 }
 
-/// Cuts received bytes into frames; bytes may arrive split anywhere.
+/// Cuts received bytes into frames; bytes may arrive split anywhere. Consumed bytes are dropped in
+/// batches, not per frame, so a burst of many frames costs linear time.
 struct WebSocketFrameParser {
     static let maximumPayload = 256 << 20
     private var buffer = Data()
+    private var start = 0
 
     mutating func append(_ data: Data) {
+        if start > 0, start >= buffer.count / 2 {
+            buffer = buffer.subdata(in: start..<buffer.count)
+            start = 0
+        }
         buffer.append(data)
     }
 
     mutating func next() throws -> WebSocketFrame? {
-        let bytes = buffer
-        guard bytes.count >= 2 else { return nil }
-        let base = bytes.startIndex
-        let first = bytes[base]
-        let second = bytes[base + 1]
+        let available = buffer.count - start
+        guard available >= 2 else { return nil }
+        let first = buffer[start]
+        let second = buffer[start + 1]
         guard let opcode = WebSocketOpcode(rawValue: first & 0x0F) else {
             throw WebSocketProtocolError(description: "unknown WebSocket opcode \(first & 0x0F)")
         }
         var length = Int(second & 0x7F)
         var offset = 2
         if length == 126 {
-            guard bytes.count >= 4 else { return nil }
-            length = Int(bytes[base + 2]) << 8 | Int(bytes[base + 3])
+            guard available >= 4 else { return nil }
+            length = Int(buffer[start + 2]) << 8 | Int(buffer[start + 3])
             offset = 4
         } else if length == 127 {
-            guard bytes.count >= 10 else { return nil }
+            guard available >= 10 else { return nil }
             var value: UInt64 = 0
-            for index in 2..<10 { value = value << 8 | UInt64(bytes[base + index]) }
+            for index in 2..<10 { value = value << 8 | UInt64(buffer[start + index]) }
             guard value <= UInt64(Self.maximumPayload) else {
                 throw WebSocketProtocolError(description: "WebSocket frame of \(value) bytes is too large")
             }
@@ -88,17 +93,28 @@ struct WebSocketFrameParser {
         let masked = second & 0x80 != 0
         let maskOffset = offset
         if masked { offset += 4 }
-        guard bytes.count >= offset + length else { return nil }
-        var payload = Data(bytes[(base + offset)..<(base + offset + length)])
+        guard available >= offset + length else { return nil }
+        var payload = buffer.subdata(in: (start + offset)..<(start + offset + length))
         if masked {
-            let mask = Array(bytes[(base + maskOffset)..<(base + maskOffset + 4)])
-            payload.withUnsafeMutableBytes { buffer in
-                for index in 0..<length { buffer[index] ^= mask[index & 3] }
-            }
+            let key = buffer[(start + maskOffset)..<(start + maskOffset + 4)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            payload.withUnsafeMutableBytes { applyMask(key, to: $0) }
         }
-        buffer = Data(bytes[(base + offset + length)...])
+        start += offset + length
         return WebSocketFrame(fin: first & 0x80 != 0, opcode: opcode, payload: payload)
     }
+}
+
+/// XORs a payload with a masking key (RFC 6455 §5.3), eight bytes at a time.
+func applyMask(_ key: UInt32, to bytes: UnsafeMutableRawBufferPointer) {
+    let mask: [UInt8] = [UInt8(key >> 24), UInt8((key >> 16) & 0xFF), UInt8((key >> 8) & 0xFF), UInt8(key & 0xFF)]
+    var wide: UInt64 = 0
+    for index in 0..<8 { wide |= UInt64(mask[index & 3]) << (UInt64(index) * 8) }
+    let words = bytes.count / 8
+    for word in 0..<words {
+        let value = bytes.loadUnaligned(fromByteOffset: word * 8, as: UInt64.self)
+        bytes.storeBytes(of: value ^ wide, toByteOffset: word * 8, as: UInt64.self)
+    }
+    for index in (words * 8)..<bytes.count { bytes[index] ^= mask[index & 3] }
 }
 
 /// Joins fragmented messages; control frames may arrive between the fragments.
@@ -116,7 +132,9 @@ struct WebSocketMessageAssembler {
             defer { reset() }
             return (opcode, parts)
         case .text, .binary:
-            guard opcode == nil else { throw WebSocketProtocolError(description: "new message inside a fragmented one") }
+            guard opcode == nil else {
+                throw WebSocketProtocolError(description: "new message inside a fragmented one")
+            }
             if frame.fin { return (frame.opcode, frame.payload) }
             opcode = frame.opcode
             parts = frame.payload
