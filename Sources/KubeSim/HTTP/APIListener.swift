@@ -66,14 +66,19 @@ final class APIListener: Sendable {
                     let upgraders = makeUpgraders(responder: responder, plans: plans, streams: streams)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withPipeliningAssistance: true,
-                        withServerUpgrade: (upgraders: upgraders, completionHandler: { _ in }),
+                        withServerUpgrade: (
+                            upgraders: upgraders,
+                            completionHandler: { context in
+                                context.pipeline.syncOperations.removeHandler(name: "kubesim-http", promise: nil)
+                            }
+                        ),
                         withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(
                         HTTPRequestHandler(
                             responder: { head, body, channel in
                                 let user = await responder.user(head: head, channel: channel)
                                 return await responder.respond(HTTPRequest(head: head, body: body, user: user))
-                            }, streams: streams))
+                            }, streams: streams), name: "kubesim-http")
                 }
             }
         let channel = try await bootstrap.bind(host: "127.0.0.1", port: port).get()

@@ -36,13 +36,13 @@ public struct WatchEvent: Sendable {
 }
 
 extension JSON {
-    var name: String { self[path: ["metadata", "name"]]?.stringValue ?? "" }
-    var namespace: String { self[path: ["metadata", "namespace"]]?.stringValue ?? "" }
-    var uid: String { self[path: ["metadata", "uid"]]?.stringValue ?? "" }
-    var labels: [String: String] {
+    public var name: String { self[path: ["metadata", "name"]]?.stringValue ?? "" }
+    public var namespace: String { self[path: ["metadata", "namespace"]]?.stringValue ?? "" }
+    public var uid: String { self[path: ["metadata", "uid"]]?.stringValue ?? "" }
+    public var labels: [String: String] {
         (self[path: ["metadata", "labels"]]?.objectValue ?? [:]).compactMapValues(\.stringValue)
     }
-    var isTerminating: Bool {
+    public var isTerminating: Bool {
         if let stamp = self[path: ["metadata", "deletionTimestamp"]], !stamp.isNull { return true }
         return false
     }

@@ -14,9 +14,7 @@ struct ExecSession: Sendable {
     var stderr: Bool
     var version5: Bool
 
-    func run(channel: Channel, runtime: PodRuntime) async {
-        let frames: AsyncStream<WebSocketFrame>
-        do { frames = try await WebSocketInbox.install(on: channel) } catch { return }
+    func run(channel: Channel, frames: AsyncStream<WebSocketFrame>, runtime: PodRuntime) async {
         let process: ExecProcess
         do {
             process = try await runtime.exec(uid: uid, container: container, command: command, tty: tty)

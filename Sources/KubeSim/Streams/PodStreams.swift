@@ -70,7 +70,8 @@ final class PodStreams: Sendable {
             version5: chosen.hasPrefix("v5"))
         let runtime = self.runtime
         return UpgradePlan(subprotocol: chosen) { channel in
-            Task { await session.run(channel: channel, runtime: runtime) }
+            let frames = try await WebSocketInbox.install(on: channel)
+            Task { await session.run(channel: channel, frames: frames, runtime: runtime) }
         }
     }
 
@@ -103,7 +104,8 @@ final class PodStreams: Sendable {
         let session = PortForwardSession(uid: uid, podName: name, ports: ports)
         let subprotocol = offered.contains("v4.channel.k8s.io") ? "v4.channel.k8s.io" : nil
         return UpgradePlan(subprotocol: subprotocol) { channel in
-            Task { await session.run(channel: channel, runtime: runtime) }
+            let frames = try await WebSocketInbox.install(on: channel)
+            Task { await session.run(channel: channel, frames: frames, runtime: runtime) }
         }
     }
 

@@ -10,9 +10,7 @@ struct PortForwardSession: Sendable {
     var podName: String
     var ports: [Int]
 
-    func run(channel: Channel, runtime: PodRuntime) async {
-        let frames: AsyncStream<WebSocketFrame>
-        do { frames = try await WebSocketInbox.install(on: channel) } catch { return }
+    func run(channel: Channel, frames: AsyncStream<WebSocketFrame>, runtime: PodRuntime) async {
         var sockets: [Int: Channel] = [:]
         for (index, port) in ports.enumerated() {
             var prefix = channel.allocator.buffer(capacity: 2)
