@@ -11,13 +11,10 @@ public final class KubeSimServer: Sendable {
     public struct Options: Sendable {
         public var port: Int
         public var bookmarkInterval: Duration
-        /// The SPDY/3.1 port-forward codec (kubectl's default port-forward protocol).
-        public var spdy: SPDYPortForwarding?
 
-        public init(port: Int = 0, bookmarkInterval: Duration = .seconds(30), spdy: SPDYPortForwarding? = nil) {
+        public init(port: Int = 0, bookmarkInterval: Duration = .seconds(30)) {
             self.port = port
             self.bookmarkInterval = bookmarkInterval
-            self.spdy = spdy
         }
     }
 
@@ -78,7 +75,7 @@ public final class KubeSimServer: Sendable {
         let tls = try APIListener.tlsContext(certificates: certificates)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         // The port is known only after binding (port 0): the router learns it from the listener.
-        let pods = PodStreams(api: api, runtime: runtime, kubelet: kubelet, spdy: options.spdy)
+        let pods = PodStreams(api: api, runtime: runtime, kubelet: kubelet)
         let lazyRouter = LazyResponder()
         let listener: APIListener
         do {
@@ -171,5 +168,21 @@ private final class LazyResponder: APIResponder {
 
     func user(head: HTTPRequestHead, channel: Channel) async -> String? {
         await target.current?.user(head: head, channel: channel)
+    }
+}
+
+extension KubeSimServer {
+    /// Starts kubesim with the bubblewrap runtime, pods' state under `directory/pods`.
+    public static func start(directory: URL, options: Options = Options()) async throws -> KubeSimServer {
+        let runtime = BubblewrapPodRuntime(
+            configuration: BubblewrapRuntimeConfiguration(stateDirectory: directory.appendingPathComponent("pods")))
+        return try await start(directory: directory, runtime: runtime, options: options)
+    }
+
+    /// Starts kubesim in a new temporary folder (for tests); `stop()` it when done.
+    public static func startTemporary(port: Int = 0) async throws -> KubeSimServer {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "kubesim-\(UUID().uuidString.prefix(8).lowercased())")
+        return try await start(directory: directory, options: Options(port: port))
     }
 }

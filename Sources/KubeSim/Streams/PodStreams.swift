@@ -6,14 +6,10 @@ final class PodStreams: Sendable {
     let api: APIService
     let runtime: PodRuntime
     let kubelet: Kubelet
-    /// The SPDY/3.1 port-forward handlers (the runtime's codec): tunneled in WebSocket, and plain.
-    let spdy: SPDYPortForwarding?
-
-    init(api: APIService, runtime: PodRuntime, kubelet: Kubelet, spdy: SPDYPortForwarding?) {
+    init(api: APIService, runtime: PodRuntime, kubelet: Kubelet) {
         self.api = api
         self.runtime = runtime
         self.kubelet = kubelet
-        self.spdy = spdy
     }
 
     /// The pod and the container a stream targets, or the error kube-apiserver and the kubelet answer.
@@ -85,14 +81,13 @@ final class PodStreams: Sendable {
         let runtime = self.runtime
         let dial: @Sendable (Int) async throws -> Int32 = { port in try await runtime.dial(uid: uid, port: port) }
         if spdy {
-            guard let forwarding = self.spdy else { return nil }
             return UpgradePlan(subprotocol: "portforward.k8s.io") { channel in
-                try await forwarding.installPlain(channel, dial)
+                try await SPDYPortForwarding.installPlain(channel, podName: name, uid: uid, dial: dial)
             }
         }
-        if offered.contains("SPDY/3.1+portforward.k8s.io"), let forwarding = self.spdy {
+        if offered.contains("SPDY/3.1+portforward.k8s.io") {
             return UpgradePlan(subprotocol: "SPDY/3.1+portforward.k8s.io") { channel in
-                try await forwarding.installTunneled(channel, dial)
+                try await SPDYPortForwarding.installTunneled(channel, podName: name, uid: uid, dial: dial)
             }
         }
         guard offered.isEmpty || offered.contains("v4.channel.k8s.io") || offered.contains("portforward.k8s.io")
@@ -131,19 +126,26 @@ final class PodStreams: Sendable {
     }
 }
 
-/// Installs the runtime's SPDY/3.1 port-forward codec on an upgraded connection, given a dial closure.
-public struct SPDYPortForwarding: Sendable {
-    public typealias Dial = @Sendable (Int) async throws -> Int32
+/// Puts the runtime's SPDY/3.1 port-forward codec on an upgraded connection.
+enum SPDYPortForwarding {
     /// After a WebSocket upgrade with `SPDY/3.1+portforward.k8s.io`: SPDY frames in binary messages.
-    public var installTunneled: @Sendable (Channel, @escaping Dial) async throws -> Void
-    /// After a plain `Upgrade: SPDY/3.1`.
-    public var installPlain: @Sendable (Channel, @escaping Dial) async throws -> Void
+    static func installTunneled(
+        _ channel: Channel, podName: String, uid: String, dial: @escaping SPDYPortForwardHandler.Dial
+    ) async throws {
+        try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.addHandlers([
+                WebSocketByteStreamHandler(), SPDYPortForwardHandler(podName: podName, uid: uid, dial: dial),
+            ])
+        }.get()
+    }
 
-    public init(
-        installTunneled: @escaping @Sendable (Channel, @escaping Dial) async throws -> Void,
-        installPlain: @escaping @Sendable (Channel, @escaping Dial) async throws -> Void
-    ) {
-        self.installTunneled = installTunneled
-        self.installPlain = installPlain
+    /// After a plain `Upgrade: SPDY/3.1` (kubectl's fallback).
+    static func installPlain(
+        _ channel: Channel, podName: String, uid: String, dial: @escaping SPDYPortForwardHandler.Dial
+    ) async throws {
+        try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.addHandler(
+                SPDYPortForwardHandler(podName: podName, uid: uid, dial: dial))
+        }.get()
     }
 }
