@@ -17,18 +17,18 @@ public struct Certificates: Sendable {
     public init(directory: URL) { self.directory = directory }
 
     /// Creates whatever is missing; existing files are kept so clients keep trusting the cluster.
-    public func ensure() throws {
+    public func ensure() async throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let fresh = !FileManager.default.fileExists(atPath: caCertificate.path)
         if fresh {
-            try openssl([
+            try await openssl([
                 "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                 "-keyout", caKey.path, "-out", caCertificate.path, "-days", "3650", "-subj", "/CN=kubesim-ca",
                 "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
             ])
         }
         if fresh || !FileManager.default.fileExists(atPath: serverCertificate.path) {
-            try issue(
+            try await issue(
                 certificate: serverCertificate, key: serverKey, subject: "/CN=kube-apiserver",
                 extensions: [
                     "subjectAltName=IP:127.0.0.1,DNS:localhost", "extendedKeyUsage=serverAuth",
@@ -36,7 +36,7 @@ public struct Certificates: Sendable {
                 ])
         }
         if fresh || !FileManager.default.fileExists(atPath: clientCertificate.path) {
-            try issue(
+            try await issue(
                 certificate: clientCertificate, key: clientKey, subject: "/O=system:masters/CN=\(Self.adminUser)",
                 extensions: ["extendedKeyUsage=clientAuth", "keyUsage=critical,digitalSignature,keyEncipherment"])
         }
@@ -45,31 +45,37 @@ public struct Certificates: Sendable {
         }
     }
 
-    private func issue(certificate: URL, key: URL, subject: String, extensions: [String]) throws {
+    private func issue(certificate: URL, key: URL, subject: String, extensions: [String]) async throws {
         var arguments = [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
             key.path, "-out", certificate.path, "-days", "3650", "-subj", subject, "-CA", caCertificate.path,
             "-CAkey", caKey.path, "-addext", "basicConstraints=critical,CA:FALSE",
         ]
         for item in extensions { arguments += ["-addext", item] }
-        try openssl(arguments)
+        try await openssl(arguments)
     }
 
-    private func openssl(_ arguments: [String]) throws {
+    /// Runs openssl with its messages in a file, waiting without blocking a thread: a pipe could be held
+    /// open by a child another thread spawns meanwhile (a pod), and reading it would never end.
+    private func openssl(_ arguments: [String]) async throws {
+        let log = directory.appendingPathComponent("openssl.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let output = try FileHandle(forWritingTo: log)
+        defer { try? output.close() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["openssl"] + arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = output
+        process.standardError = output
         try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
         guard process.terminationStatus == 0 else {
+            let message = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             throw KubeSimError.certificates(
-                "openssl \(arguments.first ?? "") failed (\(process.terminationStatus)): "
-                    + String(decoding: message, as: UTF8.self))
+                "openssl \(arguments.first ?? "") failed (\(process.terminationStatus)): \(message)")
         }
+        try? FileManager.default.removeItem(at: log)
     }
 }
 

@@ -62,7 +62,7 @@ public final class KubeSimServer: Sendable {
     {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let certificates = Certificates(directory: directory.appendingPathComponent("pki"))
-        try certificates.ensure()
+        try await certificates.ensure()
         let tokenFile = TokenFile(url: directory.appendingPathComponent("tokens.csv"))
         try tokenFile.ensure()
         let tokens = try tokenFile.load()
