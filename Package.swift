@@ -54,10 +54,13 @@ var targets: [Target] = [
     ),
 
     // kubesim: an API server and a kubelet in one process, pods as local processes.
+    // CKubeSimSys: the Linux calls its pod runtime needs that Swift's Glibc module leaves out (setns, fork+exec).
+    .target(name: "CKubeSimSys"),
     .target(
         name: "KubeSim",
         dependencies: nio + [
             "CZlib",
+            "CKubeSimSys",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]
@@ -69,7 +72,8 @@ var targets: [Target] = [
 
     // Tests that need a real peer (kubesim, a TLS server) start it themselves on 127.0.0.1.
     .testTarget(name: "DevLoopTests", dependencies: nio + ["DevLoop", "KubeSim"]),
-    .testTarget(name: "KubeSimTests", dependencies: nio + ["KubeSim"]),
+    .testTarget(
+        name: "KubeSimTests", dependencies: nio + ["KubeSim", .product(name: "NIOEmbedded", package: "swift-nio")]),
 ]
 
 if withWebApp {

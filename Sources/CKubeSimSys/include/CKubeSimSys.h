@@ -1,0 +1,21 @@
+#ifndef CKUBESIMSYS_H
+#define CKUBESIMSYS_H
+#include <sys/types.h>
+
+// Linux calls kubesim's pod runtime needs that Swift's Glibc module leaves out (it is built without
+// _GNU_SOURCE) or that must run between fork and exec.
+
+/// fork + exec `path`: `fds[i]` becomes descriptor i in the child (-1: /dev/null), every other descriptor
+/// is closed, signals are reset to their defaults and unblocked, the child starts a new session, gets
+/// `death_signal` when the calling thread exits (0: none) and, when `netns_fd` >= 0, enters that network
+/// namespace. Returns the pid, or -1 with the errno of the failed step in `*error`.
+pid_t kubesim_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds,
+                    int netns_fd, int death_signal, int *error);
+
+/// setns(fd, CLONE_NEWNET) for the calling thread.
+int kubesim_enter_network_namespace(int fd);
+
+/// pipe2(fds, O_CLOEXEC).
+int kubesim_pipe(int fds[2]);
+
+#endif

@@ -1,0 +1,94 @@
+import Foundation
+
+/// How a host top-level folder appears inside a pod.
+enum RootEntry: Sendable, Equatable {
+    /// Bound read-only at the same place.
+    case folder(String)
+    /// Re-created as the same symlink (merged-/usr hosts: /bin -> usr/bin).
+    case symlink(String, target: String)
+
+    /// The entries for `names` that exist at the host's root, in order.
+    static func host(_ names: [String], root: String = "/") -> [RootEntry] {
+        names.compactMap { name in
+            let path = root + name
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) {
+                return .symlink("/" + name, target: target)
+            }
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else {
+                return nil
+            }
+            return .folder("/" + name)
+        }
+    }
+}
+
+/// A host path bound into the pod.
+struct BindMount: Sendable, Equatable {
+    var source: String
+    var destination: String
+    var readOnly: Bool
+}
+
+/// The bubblewrap command line for a pod's processes. The root is a tmpfs bubblewrap assembles from
+/// read-only binds of the host's top-level folders, so that mount points for volumes are made in that
+/// tmpfs, never on the host's disk (`--ro-bind / /` followed by a bind fails; `--bind / /` would create
+/// mount points on the real disk).
+struct BubblewrapCommand: Sendable, Equatable {
+    var root: [RootEntry]
+    var hostname: String
+    /// Enter a new network namespace (the pod sandbox) or stay in the one the process starts in.
+    var newNetworkNamespace = false
+    var binds: [BindMount] = []
+    var workingDirectory = "/"
+    var program: [String]
+
+    /// The capabilities containerd and Docker give a container by default.
+    static let defaultCapabilities = [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+        "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",
+        "CAP_AUDIT_WRITE",
+    ]
+
+    /// bubblewrap's arguments (without the executable).
+    var arguments: [String] {
+        // --die-with-parent: the sandbox dies with the process that started it; --unshare-pid: bubblewrap's
+        // own init is pid 1 of the pod's processes, and when it dies the kernel kills every one of them.
+        var arguments = [
+            "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", hostname,
+        ]
+        if newNetworkNamespace { arguments.append("--unshare-net") }
+        // bubblewrap run by root keeps every capability; keep only a container runtime's default set.
+        arguments += ["--cap-drop", "ALL"] + Self.defaultCapabilities.flatMap { ["--cap-add", $0] }
+        for entry in root {
+            switch entry {
+            case .folder(let path): arguments += ["--ro-bind", path, path]
+            case .symlink(let path, let target): arguments += ["--symlink", target, path]
+            }
+        }
+        arguments += ["--proc", "/proc", "--dev", "/dev", "--dir", "/run", "--dir", "/var/tmp"]
+        for bind in binds {
+            arguments += [bind.readOnly ? "--ro-bind" : "--bind", bind.source, bind.destination]
+        }
+        arguments += ["--chdir", workingDirectory, "--"]
+        return arguments + program
+    }
+}
+
+/// The program a container runs, with Kubernetes semantics for an image that has no entrypoint:
+/// `command` replaces the entrypoint and `args` follow it; without `command`, `args[0]` is the program.
+func containerProgram(_ container: RuntimeContainer) throws -> [String] {
+    let program = container.command + container.args
+    guard let first = program.first, !first.isEmpty else {
+        throw RuntimeError(
+            "container \"\(container.name)\" has neither command nor args: kubesim ignores images, so one is required")
+    }
+    return program
+}
+
+/// An error with a message a person can act on.
+public struct RuntimeError: Error, CustomStringConvertible, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,95 @@
+import Foundation
+
+/// One run of a container: a bubblewrap sandbox in the pod's network namespace, whose init (pid 1 of
+/// the container's own pid namespace) runs the program and takes every process of the container down
+/// with it; its stdout and stderr go to the instance's log.
+final class ContainerInstance: Sendable {
+    let id: String
+    let startedAt: Date
+    let log: ContainerLog
+    private let process: SandboxProcess
+
+    private init(id: String, startedAt: Date, log: ContainerLog, process: SandboxProcess) {
+        self.id = id
+        self.startedAt = startedAt
+        self.log = log
+        self.process = process
+    }
+
+    static func start(
+        _ container: RuntimeContainer, in sandbox: PodSandbox, restartCount: Int
+    ) async throws -> ContainerInstance {
+        let folder = sandbox.containerDirectory(container.name)
+        // A new instance starts with an empty /tmp, as a container gets a new writable layer.
+        try? FileManager.default.removeItem(atPath: folder + "/tmp")
+        try FileManager.default.createDirectory(atPath: folder + "/tmp", withIntermediateDirectories: true)
+        let command = try sandbox.command(for: container, program: try containerProgram(container))
+        let log = try ContainerLog(path: folder + "/\(restartCount).log")
+        // The log before the previous one is no longer reachable (kubelet keeps the last two too).
+        try? FileManager.default.removeItem(atPath: folder + "/\(restartCount - 2).log")
+        let output = try CloseOnExecPipe()
+        let errors = try CloseOnExecPipe()
+        log.capture(output.readEnd, stream: "stdout")
+        log.capture(errors.readEnd, stream: "stderr")
+        defer {
+            close(output.writeEnd)
+            close(errors.writeEnd)
+        }
+        let namespace = open(sandbox.networkNamespacePath, O_RDONLY | O_CLOEXEC)
+        guard namespace >= 0 else {
+            throw RuntimeError("pod \(sandbox.pod.namespace)/\(sandbox.pod.name) lost its network namespace")
+        }
+        defer { close(namespace) }
+        let process = try await SandboxProcess.start(
+            command, bubblewrapPath: sandbox.settings.bubblewrapPath, environment: sandbox.environment(for: container),
+            stdio: [-1, output.writeEnd, errors.writeEnd], networkNamespace: namespace)
+        return ContainerInstance(id: newContainerID(), startedAt: Date(), log: log, process: process)
+    }
+
+    /// The exit status once the instance and its log are finished (code, or 128 + signal).
+    func wait() async -> Int32 {
+        let status = await process.wait()
+        await log.drained()
+        return status
+    }
+
+    var isRunning: Bool { !process.hasExited }
+
+    /// SIGTERM to the program, SIGKILL to all of the container after `gracePeriod`; returns when gone.
+    func terminate(gracePeriod: Duration) async {
+        if let program = process.programPID {
+            _ = Glibc.kill(program, SIGTERM)
+            if await process.wait(timeout: gracePeriod) != nil {
+                return
+            }
+        }
+        kill()
+        _ = await process.wait()
+    }
+
+    /// SIGKILL to every process of the container.
+    func kill() {
+        process.killAll()
+    }
+}
+
+/// A containerd-style id: the runtime's name and 64 hex digits.
+func newContainerID() -> String {
+    "kubesim://" + (0..<4).map { _ in String(format: "%016llx", UInt64.random(in: .min ... .max)) }.joined()
+}
+
+/// Reads the process tree from /proc.
+enum ProcessTree {
+    static func children(of pid: pid_t) -> [pid_t] {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8) else {
+            return []
+        }
+        return text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    static func child(of pid: pid_t?) -> pid_t? {
+        guard let pid else { return nil }
+        return children(of: pid).first
+    }
+
+}
