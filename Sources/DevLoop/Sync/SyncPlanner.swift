@@ -5,7 +5,9 @@ import Logging
 /// recreated ten times ships once), and keeps renames as renames when the destination has the
 /// source of the rename.
 struct SyncPlanner {
-    private enum Scope: Int { case attributes, entry, tree }
+    /// How closely to look at a path: its mode only, its stamp (ship only if it differs from what
+    /// was shipped), always ship it, or it and everything below it.
+    private enum Scope: Int { case attributes, verify, entry, tree }
 
     let root: String
     let rules: IgnoreRules
@@ -56,8 +58,9 @@ struct SyncPlanner {
                     dirty[path] = nil
                     mark(to + path.dropFirst(from.count), scope)
                 }
-                // A moved directory may fall under different ignore rules at its new place.
-                if index[to]?.kind == .directory { mark(to, .tree) }
+                // A moved directory may fall under different ignore rules at its new place; a moved
+                // file may have changed before its directory was watched.
+                mark(to, index[to]?.kind == .directory ? .tree : .verify)
             }
         }
         if rescan {
@@ -127,7 +130,9 @@ struct SyncPlanner {
         }
         switch local.kind {
         case .file:
-            if scope == .attributes, let old, old.sameStamp(local) {
+            if scope == .attributes || scope == .verify, let old, old.sameStamp(local),
+                scope == .attributes || !old.racy
+            {
                 if old.mode != local.mode { write(.chmod(path, mode: local.mode)) }
             } else {
                 write(.file(path, mode: local.mode))
