@@ -60,7 +60,7 @@ struct SyncBench: AsyncParsableCommand {
         for figure in try await SyncBenchmarks.idleCPU(work: work + "/idle", seconds: idleSeconds) { report(figure) }
         if json {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(figures), as: UTF8.self))
         }
     }

@@ -15,7 +15,7 @@ public actor SyncEngine {
     private var completedBarrier: UInt64 = 0
     private var waiters: [(token: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
     private var needsReconcile = false
-    private let tracing = getenv("DEVLOOP_TRACE_SYNC") != nil
+    private let tracing = TreeWatcher.tracing
     /// With DEVLOOP_TRACE_SYNC set: every batch's changes and operations, for debugging.
     var trace: [String] = []
     /// The last error a batch hit, if it has not recovered since.

@@ -65,8 +65,13 @@ struct SyncPlanner {
         }
         if rescan {
             rules.invalidateAll()
-            // Paths with events ship even when their stamp looks unchanged.
-            for (path, scope) in dirty where scope != .attributes { index.remove(path) }
+            // Files with events ship even when their stamp looks unchanged.
+            for (path, scope) in dirty where scope != .attributes {
+                if var entry = index[path], entry.kind == .file {
+                    entry.racy = true
+                    index.set(path, entry)
+                }
+            }
             reconcile("", .tree)
         }
         for path in dirty.keys.sorted() { reconcile(path, dirty[path]!) }

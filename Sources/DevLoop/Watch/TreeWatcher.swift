@@ -24,8 +24,11 @@ public final class TreeWatcher: @unchecked Sendable {
     /// Held while events are read and handled; tests hold it to pile events up (queue overflow).
     let readGate = NSLock()
     private var overflowCount = 0
-    var watchedSnapshot = Set<String>()
-    var watchesStale = false
+    /// With DEVLOOP_TRACE_SYNC set, the watched directories after each batch (for debugging
+    /// tests: compare with the tree).
+    var watchedSnapshot: Set<String> { control.withLock { watchedDirectories } }
+    private var watchedDirectories = Set<String>()
+    static let tracing = getenv("DEVLOOP_TRACE_SYNC") != nil
     /// The kernel's id of the watcher thread, for measuring its CPU time in /proc.
     var threadID: Int? { control.withLock { watcherThreadID } }
     private var watcherThreadID: Int?
@@ -38,6 +41,9 @@ public final class TreeWatcher: @unchecked Sendable {
     var deferredRemoval: [String: ContinuousClock.Instant] = [:]
     var movesFrom: [UInt32: (path: String, isDirectory: Bool, slot: Int)] = [:]
     var changes: [WatchChange?] = []
+    /// A new directory vanished under its name before it was watched (an ancestor was renamed):
+    /// rebuild the watches once the drain is handled.
+    var watchesStale = false
 
     /// Number of directories watched.
     public var watchCount: Int { control.withLock { watched } }
@@ -135,9 +141,9 @@ public final class TreeWatcher: @unchecked Sendable {
             changes = []
             readGate.unlock()
             let count = wdOf.count
-            let snapshot = getenv("DEVLOOP_TRACE_SYNC") != nil ? Set(wdOf.keys) : []
+            let snapshot = Self.tracing ? Set(wdOf.keys) : []
             control.withLock {
-                watchedSnapshot = snapshot
+                watchedDirectories = snapshot
                 watched = count
                 if batch.contains(.rescan) { overflowCount += 1 }
             }
