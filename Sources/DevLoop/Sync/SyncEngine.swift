@@ -38,8 +38,14 @@ public actor SyncEngine {
         let inbox = self.inbox
         let watcher = try TreeWatcher(root: options.source, excludes: options.excludes) { inbox.push($0) }
         try watcher.start()
+        let batch: SyncBatch
+        do {
+            batch = try await reconcile()
+        } catch {
+            watcher.stop()
+            throw error
+        }
         self.watcher = watcher
-        let batch = try await reconcile()
         loop = Task { [weak self] in
             for await _ in inbox.signals {
                 guard let self else { return }

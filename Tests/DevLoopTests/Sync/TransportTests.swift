@@ -127,3 +127,29 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: shared).isEmpty, "the probe file must be removed")
     }
 }
+
+/// A container that refuses every command.
+private struct FailingExecutor: ContainerExecutor {
+    func run(_ command: [String], stdin: Data) async throws -> ExecResult {
+        ExecResult(exitCode: 126, stdout: Data(), stderr: Data("sh: not found".utf8))
+    }
+}
+
+@Suite struct EngineFailureTests {
+    /// A destination that cannot be listed stops the start with the container's own words, and
+    /// leaves no watcher running.
+    @Test func startFailsWithTheContainersMessage() async throws {
+        let dir = TempDir("devloop-fail")
+        defer { dir.remove() }
+        let engine = SyncEngine(
+            options: SyncOptions(source: dir.sub("src"), destination: "/app"),
+            transport: ExecTarTransport(source: dir.sub("src"), destination: "/app", executor: FailingExecutor()))
+        do {
+            try await engine.start()
+            Issue.record("start should have failed")
+        } catch {
+            #expect("\(error)".contains("listing /app failed: sh: not found"), "\(error)")
+        }
+        #expect(await engine.watchCount == 0)
+    }
+}
