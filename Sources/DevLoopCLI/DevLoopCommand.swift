@@ -12,6 +12,6 @@ struct DevLoopCommand: AsyncParsableCommand {
             namespaces.
             """,
         version: DevLoopVersion.current,
-        subcommands: []
+        subcommands: [DoctorCommand.self]
     )
 }

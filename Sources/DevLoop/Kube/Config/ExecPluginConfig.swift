@@ -1,0 +1,33 @@
+import Foundation
+
+/// A kubeconfig `user.exec` stanza: a credential plugin (client.authentication.k8s.io/v1 or v1beta1).
+public struct ExecPluginConfig: Sendable, Equatable {
+    public var apiVersion: String
+    public var command: String
+    public var args: [String]
+    public var env: [String: String]
+    public var interactiveMode: String
+    public var provideClusterInfo: Bool
+    public var installHint: String?
+
+    init(_ entry: JSONValue, file: String, field: String, directory: String) throws {
+        guard let command = entry["command"]?.string, !command.isEmpty else {
+            throw KubeConfigError.invalid(file: file, detail: "\(field).command is missing")
+        }
+        apiVersion = entry["apiVersion"]?.string ?? "client.authentication.k8s.io/v1"
+        guard apiVersion.hasPrefix("client.authentication.k8s.io/") else {
+            throw KubeConfigError.invalid(file: file, detail: "\(field).apiVersion \(apiVersion) is not supported")
+        }
+        // client-go resolves the command against the file only when it is a relative path, not a bare name.
+        self.command = command.contains("/") ? resolve(command, against: directory) : command
+        args = entry["args"]?.array?.compactMap(\.string) ?? []
+        var env: [String: String] = [:]
+        for item in entry["env"]?.array ?? [] {
+            if let name = item["name"]?.string { env[name] = item["value"]?.string ?? "" }
+        }
+        self.env = env
+        interactiveMode = entry["interactiveMode"]?.string ?? "IfAvailable"
+        provideClusterInfo = entry["provideClusterInfo"]?.bool ?? false
+        installHint = entry["installHint"]?.string
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+
+/// The channel protocols of exec streams (k8s.io/apimachinery/pkg/util/remotecommand).
+public enum StreamProtocol: String, Sendable, CaseIterable {
+    /// 1.30+ API servers: adds channel 255 to close stdin.
+    case v5 = "v5.channel.k8s.io"
+    /// Every supported API server; no way to signal stdin EOF.
+    case v4 = "v4.channel.k8s.io"
+}
+
+/// What to run in a container.
+public struct ExecRequest: Sendable {
+    public var namespace: String
+    public var pod: String
+    public var container: String?
+    public var command: [String]
+    public var stdin: Data
+    /// The protocols offered, in preference order. Tests offer only `.v4` to act as a 1.25 server would.
+    public var protocols: [StreamProtocol]
+
+    public init(
+        namespace: String, pod: String, container: String? = nil, command: [String], stdin: Data = Data(),
+        protocols: [StreamProtocol] = [.v5, .v4]
+    ) {
+        self.namespace = namespace
+        self.pod = pod
+        self.container = container
+        self.command = command
+        self.stdin = stdin
+        self.protocols = protocols
+    }
+}
+
+/// Runs a command in a pod over a WebSocket exec stream and collects stdout, stderr and the exit code.
+///
+/// Finite stdin under v4: the protocol cannot say "end of input", so a command such as `tar -x` would
+/// wait forever. Whenever v4 may be chosen (it is offered and this server has not already shown it picks
+/// v5), the command runs as `sh -c 'head -c N | "$0" "$@"' command args…`: `head` hands exactly the N
+/// bytes to the command and then closes its stdin, and the pipeline's exit status is the command's. The
+/// choice is made before connecting because the command is part of the upgrade request itself; the cost
+/// is that the container needs `sh` and `head` (any busybox or distro image has them).
+public struct PodExec: Sendable {
+    public let client: KubeClient
+
+    public init(client: KubeClient) {
+        self.client = client
+    }
+
+    public func run(_ request: ExecRequest) async throws -> ExecResult {
+        let hasStdin = !request.stdin.isEmpty
+        let knownV5 = client.streamProtocols.current == StreamProtocol.v5.rawValue
+        let wrap = hasStdin && request.protocols.contains(.v4) && !(knownV5 && request.protocols.contains(.v5))
+        let command =
+            wrap ? ["sh", "-c", "head -c \(request.stdin.count) | \"$0\" \"$@\""] + request.command : request.command
+        var query = command.map { ("command", $0) }
+        if let container = request.container { query.append(("container", container)) }
+        query += [("stdin", hasStdin ? "true" : "false"), ("stdout", "true"), ("stderr", "true")]
+        let path = "/api/v1/namespaces/\(request.namespace)/pods/\(request.pod)/exec"
+        let connection = try await client.webSocket(path, query: query, protocols: request.protocols.map(\.rawValue))
+        guard let chosen = StreamProtocol(rawValue: connection.subprotocol) else {
+            connection.cancel()
+            throw KubeClientError.protocolViolation(
+                "exec stream negotiated \"\(connection.subprotocol)\" instead of v5 or v4.channel.k8s.io")
+        }
+        client.streamProtocols.withLock { $0 = chosen.rawValue }
+        if chosen == .v4, hasStdin, !wrap {
+            connection.cancel()
+            throw KubeClientError.protocolViolation("the server chose v4.channel.k8s.io after choosing v5 before")
+        }
+        return try await ExecSession(connection: connection, protocol: chosen).run(stdin: request.stdin)
+    }
+}
+
+/// One exec stream: stdin out on channel 0 (closed with channel 255 under v5), stdout/stderr in on
+/// channels 1 and 2, the exit status as a metav1.Status on channel 3.
+struct ExecSession {
+    let connection: WebSocketConnection
+    let `protocol`: StreamProtocol
+    static let chunkSize = 64 * 1024
+
+    func run(stdin: Data) async throws -> ExecResult {
+        let sender = Task { [connection, protocolVersion = self.protocol] in
+            var offset = stdin.startIndex
+            while offset < stdin.endIndex {
+                let end = min(offset + Self.chunkSize, stdin.endIndex)
+                try await connection.send(Data([0]) + stdin[offset..<end])
+                offset = end
+            }
+            if protocolVersion == .v5, !stdin.isEmpty { try await connection.send(Data([255, 0])) }
+        }
+        defer { sender.cancel() }
+        var stdout = Data()
+        var stderr = Data()
+        var status: JSONValue?
+        do {
+            for try await message in connection.messages {
+                guard let channel = message.first else { continue }
+                let payload = message.dropFirst()
+                switch channel {
+                case 1: stdout.append(payload)
+                case 2: stderr.append(payload)
+                case 3 where !payload.isEmpty: status = try? JSONValue.decode(Data(payload))
+                default: break
+                }
+            }
+        } catch {
+            connection.cancel()
+            throw error
+        }
+        guard let status else {
+            throw KubeClientError.protocolViolation("the exec stream ended without an exit status")
+        }
+        return ExecResult(exitCode: try Self.exitCode(status), stdout: stdout, stderr: stderr)
+    }
+
+    static func exitCode(_ status: JSONValue) throws -> Int32 {
+        if status["status"]?.string == "Success" { return 0 }
+        if status["reason"]?.string == "NonZeroExitCode",
+            let cause = status[path: "details", "causes"]?.array?.first(where: { $0["reason"]?.string == "ExitCode" }),
+            let code = cause["message"]?.string.flatMap({ Int32($0) })
+        {
+            return code
+        }
+        throw KubeClientError.protocolViolation(
+            "exec failed: \(status["message"]?.string ?? "the command could not be run")")
+    }
+}
+
+/// The sync engine's `ContainerExecutor`, backed by pod exec.
+public struct PodExecutor: ContainerExecutor {
+    public var exec: PodExec
+    public var namespace: String
+    public var pod: String
+    public var container: String?
+
+    public init(client: KubeClient, namespace: String, pod: String, container: String? = nil) {
+        self.exec = PodExec(client: client)
+        self.namespace = namespace
+        self.pod = pod
+        self.container = container
+    }
+
+    public func run(_ command: [String], stdin: Data) async throws -> ExecResult {
+        try await exec.run(
+            ExecRequest(namespace: namespace, pod: pod, container: container, command: command, stdin: stdin))
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+
+/// The Kubernetes API client: authenticated requests to one cluster, errors decoded from metav1.Status.
+public final class KubeClient: Sendable {
+    public let config: KubeClientConfig
+    let transport: HTTPTransport
+    let credentials: CredentialProvider
+    let streamProtocols = Locked<String?>(nil)
+
+    public init(config: KubeClientConfig, transport: HTTPTransport = CurlHTTPClient()) {
+        self.config = config
+        self.transport = transport
+        self.credentials = CredentialProvider(source: config.credentials, cluster: config)
+    }
+
+    /// A request whose whole body is read; throws `KubeClientError.api` for non-2xx answers.
+    public func send(
+        _ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
+        contentType: String = "application/json", timeout: TimeInterval? = 60
+    ) async throws -> HTTPResponse {
+        let response = try await open(
+            method, path, query: query, body: body, contentType: contentType, timeout: timeout)
+        return HTTPResponse(status: response.status, headers: response.headers, body: try await response.collect())
+    }
+
+    /// A request whose body streams (watch, logs -f). Non-2xx answers are thrown before streaming.
+    public func open(
+        _ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
+        contentType: String = "application/json", timeout: TimeInterval? = nil
+    ) async throws -> HTTPStreamResponse {
+        var retried = false
+        while true {
+            let (tls, headers) = try await authenticated(contentType: body == nil ? nil : contentType)
+            let request = HTTPRequest(
+                method: method, url: url(path, query), headers: headers, body: body, timeout: timeout)
+            let response = try await transport.stream(request, tls: tls)
+            if (200..<300).contains(response.status) { return response }
+            let errorBody = try await response.collect()
+            if response.status == 401, !retried, await credentials.invalidate() {
+                retried = true
+                continue
+            }
+            throw KubeClientError.api(
+                APIStatusError(code: response.status, body: errorBody, method: method, path: path))
+        }
+    }
+
+    public func get(_ path: String, query: [(String, String)] = [], timeout: TimeInterval = 60) async throws
+        -> JSONValue
+    {
+        try JSONValue.decode(try await send("GET", path, query: query, timeout: timeout).body)
+    }
+
+    public func create(_ path: String, _ object: JSONValue) async throws -> JSONValue {
+        try JSONValue.decode(try await send("POST", path, body: try object.encoded()).body)
+    }
+
+    public func delete(_ path: String) async throws {
+        _ = try await send("DELETE", path)
+    }
+
+    /// `GET /version`: the server's gitVersion, e.g. "v1.30.2".
+    public func serverVersion() async throws -> String {
+        let version = try await get("/version")
+        guard let text = version["gitVersion"]?.string else {
+            throw KubeClientError.protocolViolation("/version has no gitVersion")
+        }
+        return text
+    }
+
+    /// TLS settings and headers for one request, with the current credentials.
+    func authenticated(contentType: String?) async throws -> (TLSSettings, [String: String]) {
+        let current = try await credentials.current()
+        var tls = config.tls
+        if let certificate = current.clientCertificatePEM, let key = current.clientKeyPEM {
+            tls.clientCertificatePEM = certificate
+            tls.clientKeyPEM = key
+        }
+        var headers = ["Accept": "application/json", "User-Agent": "devloop/\(DevLoopVersion.current)"]
+        if let token = current.bearerToken { headers["Authorization"] = "Bearer \(token)" }
+        if let contentType { headers["Content-Type"] = contentType }
+        return (tls, headers)
+    }
+
+    /// The server URL (which may carry a path prefix, as behind Rancher) plus an API path and query.
+    func url(_ path: String, _ query: [(String, String)]) -> URL {
+        var base = config.server.absoluteString
+        while base.hasSuffix("/") { base.removeLast() }
+        var text = base + path
+        if !query.isEmpty {
+            text +=
+                "?" + query.map { "\(QueryEncoding.escape($0.0))=\(QueryEncoding.escape($0.1))" }.joined(separator: "&")
+        }
+        return URL(string: text)!
+    }
+}
+
+enum QueryEncoding {
+    private static let unreserved = CharacterSet(
+        charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+
+    /// Strict percent-encoding: Go's query parser reads "+" as a space, so it must be escaped too.
+    static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+
+/// Errors of the Kube client, worded so the user knows what to do. Never contain credentials.
+public enum KubeClientError: Error, Sendable, CustomStringConvertible {
+    case api(APIStatusError)
+    case credentialPlugin(command: String, detail: String)
+    case protocolViolation(String)
+    case upgradeRefused(status: Int, detail: String)
+
+    public var description: String {
+        switch self {
+        case .api(let error): return error.description
+        case .credentialPlugin(let command, let detail): return "credential plugin \(command) \(detail)"
+        case .protocolViolation(let detail): return "unexpected answer from the API server: \(detail)"
+        case .upgradeRefused(let status, let detail):
+            return "the API server refused the stream (HTTP \(status)): \(detail)"
+        }
+    }
+
+    public var statusCode: Int? {
+        if case .api(let error) = self { return error.code }
+        return nil
+    }
+}
+
+/// A failed API call: the server's metav1.Status plus what we asked, to say which verb on which resource.
+public struct APIStatusError: Error, Sendable, CustomStringConvertible {
+    public var code: Int
+    public var reason: String
+    public var message: String
+    /// (field, message) of each cause, e.g. the fields of a server-side apply conflict.
+    public var causes: [(field: String, message: String)]
+    public var verb: String
+    public var target: ResourcePath
+
+    init(code: Int, body: Data, method: String, path: String) {
+        self.code = code
+        let status = try? JSONValue.decode(body)
+        let isStatus = status?["kind"]?.string == "Status"
+        reason = (isStatus ? status?["reason"]?.string : nil) ?? ""
+        let text = String(decoding: body.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        message = (isStatus ? status?["message"]?.string : nil) ?? text
+        causes = (status?[path: "details", "causes"]?.array ?? []).map {
+            ($0["field"]?.string ?? "", $0["message"]?.string ?? $0["reason"]?.string ?? "")
+        }
+        target = ResourcePath(path)
+        verb = target.verb(forMethod: method)
+    }
+
+    public var description: String {
+        let what = target.describe()
+        switch code {
+        case 401:
+            return "unauthorized: the API server did not accept the credentials (\(message)); refresh them "
+                + "(log in again, or check the token, token file or exec plugin of the kubeconfig user)"
+        case 403:
+            return "forbidden: you may not \(verb) \(what) (\(message)); ask a cluster admin for RBAC permission to "
+                + "\(verb) \(target.resourceWithSubresource)"
+        case 404:
+            return "not found: \(what) does not exist (\(message))"
+        case 409:
+            let fields = causes.map { $0.field.isEmpty ? $0.message : "\($0.field): \($0.message)" }
+            let detail = fields.isEmpty ? "" : "; conflicting fields: " + fields.joined(separator: "; ")
+            return "conflict on \(what): \(message)\(detail)"
+        case 410:
+            return "expired: \(message)"
+        case 422:
+            let fields = causes.map { "\($0.field) \($0.message)" }
+            return "invalid \(what): \(message)" + (fields.isEmpty ? "" : " (" + fields.joined(separator: "; ") + ")")
+        default:
+            return "the API server answered HTTP \(code) to \(verb) \(what): \(message.isEmpty ? reason : message)"
+        }
+    }
+}
+
+/// What a request path names: `/apis/apps/v1/namespaces/dev/deployments/web/status`.
+public struct ResourcePath: Sendable {
+    public var group = ""
+    public var namespace: String?
+    public var resource = ""
+    public var name: String?
+    public var subresource: String?
+
+    init(_ path: String) {
+        let route = path.split(separator: "?").first.map(String.init) ?? path
+        var parts = route.split(separator: "/").map(String.init)
+        if parts.first == "api" {
+            parts.removeFirst(min(2, parts.count))
+        } else if parts.first == "apis", parts.count >= 3 {
+            group = parts[1]
+            parts.removeFirst(3)
+        } else {
+            resource = route
+            return
+        }
+        if parts.first == "namespaces", parts.count >= 3 {
+            namespace = parts[1]
+            parts.removeFirst(2)
+        }
+        resource = parts.first ?? ""
+        name = parts.count > 1 ? parts[1] : nil
+        subresource = parts.count > 2 ? parts[2] : nil
+    }
+
+    var resourceWithSubresource: String {
+        let full = subresource.map { "\(resource)/\($0)" } ?? resource
+        return group.isEmpty ? full : "\(full).\(group)"
+    }
+
+    func verb(forMethod method: String) -> String {
+        // Streams are upgrades of a GET, but RBAC (and kubectl's docs) call them "create pods/exec".
+        if ["exec", "portforward", "attach"].contains(subresource ?? "") { return "create" }
+        switch method {
+        case "POST": return "create"
+        case "PUT": return "update"
+        case "PATCH": return "patch"
+        case "DELETE": return "delete"
+        default: return name == nil && subresource == nil ? "list" : "get"
+        }
+    }
+
+    func describe() -> String {
+        var text = resourceWithSubresource
+        if let name { text += " \"\(name)\"" }
+        if let namespace { text += " in namespace \"\(namespace)\"" }
+        return text
+    }
+}

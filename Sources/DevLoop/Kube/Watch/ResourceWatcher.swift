@@ -1,0 +1,114 @@
+import Foundation
+
+public struct WatchEvent: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        case added = "ADDED"
+        case modified = "MODIFIED"
+        case deleted = "DELETED"
+    }
+
+    public var kind: Kind
+    public var object: JSONValue
+}
+
+/// List-then-watch of a collection, as client-go's reflector does: LIST, WATCH from its resourceVersion,
+/// resume from the last version seen when the stream drops (cut connection, server restart, timeout),
+/// LIST again when the server says that version is gone (410 at the start or an ERROR event).
+/// A (re)list is reported as ADDED for every object: consumers treat ADDED as "upsert".
+public struct ResourceWatcher: Sendable {
+    public let client: KubeClient
+    public let path: String
+    public var labelSelector: String?
+    public var fieldSelector: String?
+    /// How long the server keeps one watch request open before we reconnect.
+    public var watchTimeout = 300
+    public var retryDelay: Duration = .milliseconds(250)
+    public var maximumRetryDelay: Duration = .seconds(5)
+
+    /// `path` is a collection, e.g. /api/v1/namespaces/dev/pods.
+    public init(client: KubeClient, path: String, labelSelector: String? = nil, fieldSelector: String? = nil) {
+        self.client = client
+        self.path = path
+        self.labelSelector = labelSelector
+        self.fieldSelector = fieldSelector
+    }
+
+    public func events() -> AsyncThrowingStream<WatchEvent, Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    try await run { continuation.yield($0) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error is CancellationError ? nil : error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    private var selectors: [(String, String)] {
+        var query: [(String, String)] = []
+        if let labelSelector { query.append(("labelSelector", labelSelector)) }
+        if let fieldSelector { query.append(("fieldSelector", fieldSelector)) }
+        return query
+    }
+
+    private func run(emit: (WatchEvent) -> Void) async throws {
+        var resourceVersion: String?
+        var delay = retryDelay
+        while true {
+            try Task.checkCancellation()
+            do {
+                if resourceVersion == nil {
+                    let list = try await client.get(path, query: selectors)
+                    for item in list["items"]?.array ?? [] { emit(WatchEvent(kind: .added, object: item)) }
+                    resourceVersion = list[path: "metadata", "resourceVersion"]?.string ?? ""
+                }
+                let outcome = try await watch(from: resourceVersion ?? "", emit: emit) { resourceVersion = $0 }
+                if outcome == .expired { resourceVersion = nil }
+                delay = retryDelay
+            } catch let error as KubeClientError where error.statusCode == 410 {
+                resourceVersion = nil
+            } catch let error as KubeClientError where [401, 403, 404].contains(error.statusCode ?? 0) {
+                throw error
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                // Dropped or refused connection (server restarting): wait, then resume from the last version.
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, maximumRetryDelay)
+            }
+        }
+    }
+
+    private enum Outcome { case ended, expired }
+
+    private func watch(from resourceVersion: String, emit: (WatchEvent) -> Void, seen: (String) -> Void)
+        async throws -> Outcome
+    {
+        let query =
+            selectors + [
+                ("watch", "1"), ("resourceVersion", resourceVersion), ("allowWatchBookmarks", "true"),
+                ("timeoutSeconds", String(watchTimeout)),
+            ]
+        let response = try await client.open("GET", path, query: query)
+        var lines = LineSplitter()
+        for try await chunk in response.body {
+            for line in lines.push(chunk) where !line.isEmpty {
+                let event = try JSONValue.decode(line)
+                let object = event["object"] ?? .null
+                let type = event["type"]?.string ?? ""
+                if type == "ERROR" {
+                    if object["code"]?.int == 410 { return .expired }
+                    throw KubeClientError.api(
+                        APIStatusError(
+                            code: object["code"]?.int ?? 500, body: try object.encoded(), method: "GET", path: path))
+                }
+                if let version = object[path: "metadata", "resourceVersion"]?.string { seen(version) }
+                if let kind = WatchEvent.Kind(rawValue: type) { emit(WatchEvent(kind: kind, object: object)) }
+            }
+        }
+        return .ended
+    }
+}

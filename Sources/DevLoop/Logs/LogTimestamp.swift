@@ -1,0 +1,73 @@
+import Foundation
+
+/// A kubelet log timestamp (RFC 3339 with up to nanoseconds). Compared numerically: the kubelet trims
+/// trailing zeros of the fraction, so the strings do not sort.
+struct LogTimestamp: Comparable, Hashable, Sendable {
+    var seconds: Int64
+    var nanoseconds: Int64
+    var text: String
+
+    init?(_ text: String) {
+        guard text.hasSuffix("Z"), let dot = text.firstIndex(of: ".") ?? text.firstIndex(of: "Z") else { return nil }
+        let whole = String(text[..<dot]) + "Z"
+        let formatter = ISO8601DateFormatter()
+        guard let date = formatter.date(from: whole) else { return nil }
+        seconds = Int64(date.timeIntervalSince1970)
+        var fraction = text[dot...].dropFirst().dropLast()
+        if text[dot] == "Z" { fraction = "" }
+        let digits = String(fraction.prefix(9)).padding(toLength: 9, withPad: "0", startingAt: 0)
+        nanoseconds = Int64(digits) ?? 0
+        self.text = text
+    }
+
+    /// Whole seconds, as sinceTime takes them (metav1.Time has second precision).
+    var sinceTime: String {
+        let formatter = ISO8601DateFormatter()
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    }
+
+    static func < (a: LogTimestamp, b: LogTimestamp) -> Bool {
+        (a.seconds, a.nanoseconds) < (b.seconds, b.nanoseconds)
+    }
+
+    static func == (a: LogTimestamp, b: LogTimestamp) -> Bool {
+        (a.seconds, a.nanoseconds) == (b.seconds, b.nanoseconds)
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(seconds)
+        hasher.combine(nanoseconds)
+    }
+}
+
+/// The position reached in a container's log: the last timestamp and how many lines carried it, so a
+/// resumed request (sinceTime is whole seconds) skips exactly the lines already delivered.
+struct LogCursor: Sendable {
+    private(set) var last: LogTimestamp?
+    private var seenAtLast = 0
+    private var skipAtLast = 0
+
+    /// Called before each new request: lines at the last timestamp are about to be sent again.
+    mutating func beginResume() {
+        skipAtLast = seenAtLast
+    }
+
+    /// Whether a line is new; records it if so.
+    mutating func accept(_ timestamp: LogTimestamp) -> Bool {
+        if let last {
+            if timestamp < last { return false }
+            if timestamp == last {
+                if skipAtLast > 0 {
+                    skipAtLast -= 1
+                    return false
+                }
+                seenAtLast += 1
+                return true
+            }
+        }
+        last = timestamp
+        seenAtLast = 1
+        skipAtLast = 0
+        return true
+    }
+}

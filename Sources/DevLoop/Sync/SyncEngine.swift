@@ -1,0 +1,157 @@
+import Foundation
+import Logging
+
+/// Keeps a destination equal to the local tree: an initial reconcile, then every batch the watcher
+/// reads is planned and shipped at once — no debounce: while one batch ships, the next one
+/// accumulates, so bursts coalesce by themselves.
+public actor SyncEngine {
+    public nonisolated let transport: any SyncTransport
+    public nonisolated let options: SyncOptions
+    private let logger: Logger
+    private var planner: SyncPlanner
+    private var watcher: TreeWatcher?
+    private let inbox = WatchInbox()
+    private var loop: Task<Void, Never>?
+    private var completedBarrier: UInt64 = 0
+    private var waiters: [(token: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+    private var needsReconcile = false
+    private let tracing = TreeWatcher.tracing
+    /// With DEVLOOP_TRACE_SYNC set: every batch's changes and operations, for debugging.
+    var trace: [String] = []
+    /// The last error a batch hit, if it has not recovered since.
+    public private(set) var lastError: String?
+    /// How many batches failed (each followed by a reconcile).
+    public private(set) var failures = 0
+
+    public init(options: SyncOptions, transport: any SyncTransport, logger: Logger = Logger(label: "devloop.sync")) {
+        self.options = options
+        self.transport = transport
+        self.logger = logger
+        self.planner = SyncPlanner(
+            root: options.source, rules: IgnoreRules(root: options.source, excludes: options.excludes), logger: logger)
+    }
+
+    /// Starts watching, then brings the destination in line (events during that are kept and
+    /// processed after it). Returns what the initial sync shipped.
+    @discardableResult
+    public func start() async throws -> SyncBatch {
+        let inbox = self.inbox
+        let watcher = try TreeWatcher(root: options.source, excludes: options.excludes) { inbox.push($0) }
+        try watcher.start()
+        let batch: SyncBatch
+        do {
+            batch = try await reconcile()
+        } catch {
+            watcher.stop()
+            throw error
+        }
+        self.watcher = watcher
+        loop = Task { [weak self] in
+            for await _ in inbox.signals {
+                guard let self else { return }
+                await self.process(inbox.takeAll())
+            }
+        }
+        return batch
+    }
+
+    /// Number of directories watched.
+    public var watchCount: Int { watcher?.watchCount ?? 0 }
+
+    var watcherForTesting: TreeWatcher? { watcher }
+
+    /// Returns once every change made before this call has been shipped.
+    public func settle() async {
+        guard let watcher else { return }
+        let token = watcher.barrier()
+        if completedBarrier >= token { return }
+        await withCheckedContinuation { waiters.append((token, $0)) }
+    }
+
+    public func stop() async {
+        watcher?.stop()
+        watcher = nil
+        inbox.finish()
+        await loop?.value
+        loop = nil
+        for waiter in waiters { waiter.continuation.resume() }
+        waiters = []
+    }
+
+    private func reconcile() async throws -> SyncBatch {
+        let reconciler = Reconciler(
+            root: options.source, rules: planner.rules, podOwnedPaths: options.podOwnedPaths)
+        let (batch, index) = try await reconciler.plan(transport: transport)
+        planner.index = index
+        try await transport.apply(batch)
+        needsReconcile = false
+        lastError = nil
+        return batch
+    }
+
+    private func process(_ batches: [WatchBatch]) async {
+        guard !batches.isEmpty else { return }
+        let changes = batches.flatMap(\.changes)
+        if needsReconcile {
+            do {
+                _ = try await reconcile()
+            } catch {
+                fail(error)
+            }
+        } else if !changes.isEmpty {
+            let batch = planner.plan(changes)
+            if tracing { trace.append("changes \(changes)\nops \(batch.operations)") }
+            if !batch.isEmpty {
+                do {
+                    let skipped = try await transport.apply(batch)
+                    for path in skipped { planner.index.remove(path) }
+                } catch {
+                    // The destination may now differ from the index: compare it again.
+                    fail(error)
+                    needsReconcile = true
+                    do { _ = try await reconcile() } catch { fail(error) }
+                }
+            }
+        }
+        if let token = batches.flatMap(\.barriers).max() { complete(token) }
+    }
+
+    private func fail(_ error: any Error) {
+        failures += 1
+        lastError = "\(error)"
+        logger.error("sync to \(transport.name) failed: \(error)")
+    }
+
+    private func complete(_ token: UInt64) {
+        completedBarrier = max(completedBarrier, token)
+        let ready = waiters.filter { $0.token <= completedBarrier }
+        waiters.removeAll { $0.token <= completedBarrier }
+        for waiter in ready { waiter.continuation.resume() }
+    }
+}
+
+/// Hands batches from the watcher thread to the engine's task, which takes all that piled up.
+final class WatchInbox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var batches: [WatchBatch] = []
+    let signals: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+
+    init() {
+        (signals, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    func push(_ batch: WatchBatch) {
+        lock.withLock { batches.append(batch) }
+        continuation.yield()
+    }
+
+    func takeAll() -> [WatchBatch] {
+        lock.withLock {
+            defer { batches = [] }
+            return batches
+        }
+    }
+
+    func finish() { continuation.finish() }
+}

@@ -1,0 +1,151 @@
+import DevLoop
+import Foundation
+import Glibc
+
+enum SyncBenchmarks {
+    /// From the close of a write to the file being complete (renamed into place) at the destination.
+    static func editLatency(work: String, edits: Int) async throws -> [Figure] {
+        let source = work + "/src"
+        let destination = work + "/dst"
+        try BenchTree.make(root: source, directories: 20, filesPerDirectory: 50, bytes: 1_024)
+        try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
+        let signal = ShipSignal(HostPathTransport(source: source, destination: destination), watching: "d3/edit.txt")
+        let engine = SyncEngine(options: SyncOptions(source: source, destination: destination), transport: signal)
+        try await engine.start()
+        var samples: [Double] = []
+        for i in 0..<edits {
+            let content = "edit \(i) " + String(repeating: "x", count: 200) + "\n"
+            let generation = signal.generation
+            let fd = open(source + "/d3/edit.txt", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            _ = content.withCString { write(fd, $0, strlen($0)) }
+            close(fd)
+            let closedAt = ContinuousClock.now
+            let doneAt = await signal.wait(beyond: generation)
+            let elapsed = closedAt.duration(to: doneAt)
+            samples.append(Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15)
+        }
+        await engine.stop()
+        return [Figure.distribution("edit latency (close -> at destination)", samples, unit: "ms")]
+    }
+
+    /// 10,000 files of 10 KiB (100 MB) in 100 directories into an empty destination.
+    static func initialSync(work: String, files: Int) async throws -> [Figure] {
+        let source = work + "/src"
+        let destination = work + "/dst"
+        try BenchTree.make(root: source, directories: max(1, files / 100), filesPerDirectory: 100, bytes: 10_240)
+        try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
+        let engine = SyncEngine(
+            options: SyncOptions(source: source, destination: destination),
+            transport: HostPathTransport(source: source, destination: destination))
+        let start = ContinuousClock.now
+        let batch = try await engine.start()
+        let elapsed = start.duration(to: .now)
+        await engine.stop()
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let megabytes = Double(files * 10_240) / 1e6
+        return [
+            .single("initial sync \(files) files / \(Int(megabytes)) MB", seconds, unit: "s"),
+            .single("initial sync throughput", megabytes / seconds, unit: "MB/s"),
+            .single("initial sync operations", Double(batch.operations.count), unit: "ops"),
+        ]
+    }
+
+    /// CPU time of the whole process while the engine watches a tree where nothing changes.
+    static func idleCPU(work: String, seconds: Double) async throws -> [Figure] {
+        let source = work + "/src"
+        let destination = work + "/dst"
+        try BenchTree.make(root: source, directories: 100, filesPerDirectory: 10, bytes: 100)
+        try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
+        let engine = SyncEngine(
+            options: SyncOptions(source: source, destination: destination),
+            transport: HostPathTransport(source: source, destination: destination))
+        try await engine.start()
+        try await Task.sleep(for: .milliseconds(300))
+        let before = cpuSeconds()
+        try await Task.sleep(for: .seconds(seconds))
+        let used = cpuSeconds() - before
+        await engine.stop()
+        return [.single("CPU while idle for \(Int(seconds)) s", used * 1_000, unit: "ms")]
+    }
+
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        let system = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        return user + system
+    }
+}
+
+/// Wraps a transport and reports when a batch that contains one path has been applied.
+final class ShipSignal: SyncTransport, @unchecked Sendable {
+    let inner: any SyncTransport
+    let path: String
+    private let lock = NSLock()
+    private var shipped = 0
+    private var lastShip = ContinuousClock.now
+    private var waiter: (generation: Int, continuation: CheckedContinuation<ContinuousClock.Instant, Never>)?
+    var name: String { inner.name }
+
+    init(_ inner: any SyncTransport, watching path: String) {
+        self.inner = inner
+        self.path = path
+    }
+
+    /// How many batches with `path` have been applied so far.
+    var generation: Int { lock.withLock { shipped } }
+
+    /// Returns when a batch with `path` beyond `generation` has been applied, and when that was.
+    func wait(beyond generation: Int) async -> ContinuousClock.Instant {
+        await withCheckedContinuation { continuation in
+            lock.withLock {
+                if shipped > generation {
+                    continuation.resume(returning: lastShip)
+                } else {
+                    waiter = (generation, continuation)
+                }
+            }
+        }
+    }
+
+    func apply(_ batch: SyncBatch) async throws -> [String] {
+        let skipped = try await inner.apply(batch)
+        guard batch.operations.contains(where: { $0.path == path }) else { return skipped }
+        let done = ContinuousClock.now
+        lock.withLock {
+            shipped += 1
+            lastShip = done
+            if let waiter, shipped > waiter.generation {
+                waiter.continuation.resume(returning: done)
+                self.waiter = nil
+            }
+        }
+        return skipped
+    }
+
+    func listDestination() async throws -> [String: DestinationEntry] { try await inner.listDestination() }
+    func hashes(of paths: [String]) async throws -> [String: String] { try await inner.hashes(of: paths) }
+}
+
+enum BenchTree {
+    static func temporaryDirectory() throws -> String {
+        var template = Array("/tmp/devloop-bench.XXXXXX".utf8CString)
+        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+            throw CocoaError(.fileWriteUnknown)
+        }
+        return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func make(root: String, directories: Int, filesPerDirectory: Int, bytes: Int) throws {
+        let content = [UInt8]((0..<bytes).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+        for d in 0..<directories {
+            let directory = root + "/d\(d)"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            for f in 0..<filesPerDirectory {
+                let fd = open(directory + "/f\(f).txt", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+                _ = content.withUnsafeBytes { write(fd, $0.baseAddress, bytes) }
+                close(fd)
+            }
+        }
+    }
+}

@@ -1,2 +1,0 @@
-// devloop-bench: benchmarks that print figures (filled by the sync-engine issue).
-print("devloop-bench: no benchmarks yet")

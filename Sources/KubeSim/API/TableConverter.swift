@@ -1,0 +1,150 @@
+import Foundation
+
+/// `meta.k8s.io/v1` Table output, the columns `kubectl get` prints, computed on the server as
+/// kube-apiserver's printers do.
+enum TableConverter {
+    struct Column {
+        var name: String
+        var type: String
+        var format: String = ""
+        var priority: Int = 0
+    }
+
+    static func table(_ resource: ResourceType, objects: [JSON], resourceVersion: String?, now: Date = Date()) -> JSON {
+        var metadata: JSON = [:]
+        if let resourceVersion { metadata["resourceVersion"] = .string(resourceVersion) }
+        return [
+            "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata,
+            "columnDefinitions": .array(
+                columns(resource).map { column in
+                    [
+                        "name": .string(column.name), "type": .string(column.type), "format": .string(column.format),
+                        "description": .string(column.name), "priority": .int(Int64(column.priority)),
+                    ]
+                }),
+            "rows": .array(objects.map { row($0, resource: resource, now: now) }),
+        ]
+    }
+
+    private static func row(_ object: JSON, resource: ResourceType, now: Date) -> JSON {
+        var metadata = object["metadata"] ?? [:]
+        metadata["managedFields"] = nil
+        return [
+            "cells": .array(cells(object, resource: resource, now: now)),
+            "object": ["kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": metadata],
+        ]
+    }
+
+    static func columns(_ resource: ResourceType) -> [Column] {
+        let name = Column(name: "Name", type: "string", format: "name")
+        let age = Column(name: "Age", type: "string")
+        switch resource {
+        case .pods:
+            return [
+                name, Column(name: "Ready", type: "string"), Column(name: "Status", type: "string"),
+                Column(name: "Restarts", type: "string"), age, Column(name: "IP", type: "string", priority: 1),
+                Column(name: "Node", type: "string", priority: 1),
+            ]
+        case .deployments:
+            return [
+                name, Column(name: "Ready", type: "string"), Column(name: "Up-to-date", type: "integer"),
+                Column(name: "Available", type: "integer"), age,
+                Column(name: "Containers", type: "string", priority: 1),
+                Column(name: "Images", type: "string", priority: 1),
+                Column(name: "Selector", type: "string", priority: 1),
+            ]
+        case .replicaSets:
+            return [
+                name, Column(name: "Desired", type: "integer"), Column(name: "Current", type: "integer"),
+                Column(name: "Ready", type: "integer"), age,
+            ]
+        case .services:
+            return [
+                name, Column(name: "Type", type: "string"), Column(name: "Cluster-IP", type: "string"),
+                Column(name: "External-IP", type: "string"), Column(name: "Port(s)", type: "string"), age,
+                Column(name: "Selector", type: "string", priority: 1),
+            ]
+        case .namespaces: return [name, Column(name: "Status", type: "string"), age]
+        case .configMaps: return [name, Column(name: "Data", type: "integer"), age]
+        case .secrets: return [name, Column(name: "Type", type: "string"), Column(name: "Data", type: "integer"), age]
+        default: return [name, age]
+        }
+    }
+
+    private static func cells(_ object: JSON, resource: ResourceType, now: Date) -> [JSON] {
+        let name = JSON.string(object.name)
+        let age = JSON.string(Timestamps.age(of: object, now: now))
+        func int(_ path: [String]) -> JSON { .int(Int64(object[path: path]?.intValue ?? 0)) }
+        switch resource {
+        case .pods:
+            let statuses = object[path: ["status", "containerStatuses"]]?.arrayValue ?? []
+            let total = object[path: ["spec", "containers"]]?.arrayValue?.count ?? 0
+            let ready = statuses.filter { $0["ready"]?.boolValue == true }.count
+            let restarts = statuses.reduce(0) { $0 + ($1["restartCount"]?.intValue ?? 0) }
+            return [
+                name, .string("\(ready)/\(total)"), .string(PodStatusText.reason(object)), .string(String(restarts)),
+                age,
+                .string(object[path: ["status", "podIP"]]?.stringValue ?? "<none>"),
+                .string(object[path: ["spec", "nodeName"]]?.stringValue ?? "<none>"),
+            ]
+        case .deployments:
+            let containers = object[path: ["spec", "template", "spec", "containers"]]?.arrayValue ?? []
+            let ready = object[path: ["status", "readyReplicas"]]?.intValue ?? 0
+            let selector = LabelSelector(object: object[path: ["spec", "selector"]]).requirements.map { requirement in
+                if case .equals(let key, let value) = requirement { return "\(key)=\(value)" }
+                return ""
+            }
+            return [
+                name, .string("\(ready)/\(object[path: ["spec", "replicas"]]?.intValue ?? 0)"),
+                int(["status", "updatedReplicas"]), int(["status", "availableReplicas"]), age,
+                .string(containers.compactMap { $0["name"]?.stringValue }.joined(separator: ",")),
+                .string(containers.compactMap { $0["image"]?.stringValue }.joined(separator: ",")),
+                .string(selector.joined(separator: ",")),
+            ]
+        case .replicaSets:
+            return [
+                name, int(["spec", "replicas"]), int(["status", "replicas"]), int(["status", "readyReplicas"]), age,
+            ]
+        case .services:
+            let ports = (object[path: ["spec", "ports"]]?.arrayValue ?? []).map { port in
+                "\(port["port"]?.intValue ?? 0)/\(port["protocol"]?.stringValue ?? "TCP")"
+            }
+            let selector = (object[path: ["spec", "selector"]]?.objectValue ?? [:]).sorted { $0.key < $1.key }
+                .map { "\($0.key)=\($0.value.stringValue ?? "")" }
+            return [
+                name, object[path: ["spec", "type"]] ?? "ClusterIP", object[path: ["spec", "clusterIP"]] ?? "None",
+                "<none>", .string(ports.isEmpty ? "<none>" : ports.joined(separator: ",")), age,
+                .string(selector.isEmpty ? "<none>" : selector.joined(separator: ",")),
+            ]
+        case .namespaces:
+            return [name, object[path: ["status", "phase"]] ?? "Active", age]
+        case .configMaps:
+            let count = (object["data"]?.objectValue?.count ?? 0) + (object["binaryData"]?.objectValue?.count ?? 0)
+            return [name, .int(Int64(count)), age]
+        case .secrets:
+            let count = (object["data"]?.objectValue?.count ?? 0) + (object["stringData"]?.objectValue?.count ?? 0)
+            return [name, object["type"] ?? "Opaque", .int(Int64(count)), age]
+        default:
+            return [name, age]
+        }
+    }
+}
+
+/// The STATUS column of `kubectl get pods` (printPod in kubernetes/pkg/printers/internalversion).
+enum PodStatusText {
+    static func reason(_ pod: JSON) -> String {
+        var reason =
+            pod[path: ["status", "reason"]]?.stringValue ?? pod[path: ["status", "phase"]]?.stringValue ?? "Pending"
+        for status in pod[path: ["status", "containerStatuses"]]?.arrayValue ?? [] {
+            if let waiting = status[path: ["state", "waiting", "reason"]]?.stringValue, !waiting.isEmpty {
+                reason = waiting
+            } else if let terminated = status[path: ["state", "terminated"]] {
+                reason =
+                    terminated["reason"]?.stringValue
+                    ?? "ExitCode:\(terminated["exitCode"]?.intValue ?? 0)"
+            }
+        }
+        if pod.isTerminating { reason = "Terminating" }
+        return reason
+    }
+}

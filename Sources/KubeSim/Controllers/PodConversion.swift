@@ -1,0 +1,130 @@
+import Foundation
+
+/// Pod JSON → `RuntimePod`, and `RuntimePodStatus` → `pod.status` as a kubelet writes it.
+enum PodConversion {
+    static func runtimePod(_ pod: JSON) -> RuntimePod {
+        let spec = pod["spec"] ?? [:]
+        let containers = (spec["containers"]?.arrayValue ?? []).map { container in
+            var env: [String: String] = [:]
+            for variable in container["env"]?.arrayValue ?? [] {
+                guard let name = variable["name"]?.stringValue else { continue }
+                env[name] = variable["value"]?.stringValue ?? variable["value"].map { $0.compactString } ?? ""
+            }
+            return RuntimeContainer(
+                name: container["name"]?.stringValue ?? "", image: container["image"]?.stringValue ?? "",
+                command: strings(container["command"]), args: strings(container["args"]), env: env,
+                workingDir: container["workingDir"]?.stringValue,
+                volumeMounts: (container["volumeMounts"]?.arrayValue ?? []).map { mount in
+                    RuntimeVolumeMount(
+                        name: mount["name"]?.stringValue ?? "", mountPath: mount["mountPath"]?.stringValue ?? "",
+                        readOnly: mount["readOnly"]?.boolValue ?? false)
+                },
+                readinessProbe: probe(container["readinessProbe"]), livenessProbe: probe(container["livenessProbe"]))
+        }
+        let volumes = (spec["volumes"]?.arrayValue ?? []).compactMap { volume -> RuntimeVolume? in
+            guard let name = volume["name"]?.stringValue else { return nil }
+            if let path = volume[path: ["hostPath", "path"]]?.stringValue {
+                return RuntimeVolume(name: name, source: .hostPath(path))
+            }
+            return RuntimeVolume(name: name, source: .emptyDir)
+        }
+        return RuntimePod(
+            uid: pod.uid, namespace: pod.namespace, name: pod.name, containers: containers, volumes: volumes,
+            restartPolicy: spec["restartPolicy"]?.stringValue ?? "Always",
+            terminationGracePeriodSeconds: spec["terminationGracePeriodSeconds"]?.intValue ?? 30)
+    }
+
+    private static func strings(_ value: JSON?) -> [String] {
+        (value?.arrayValue ?? []).map { $0.stringValue ?? $0.compactString }
+    }
+
+    private static func probe(_ value: JSON?) -> RuntimeProbe? {
+        guard let value, value.objectValue != nil else { return nil }
+        let action: RuntimeProbe.Action
+        if let http = value["httpGet"] {
+            action = .httpGet(path: http["path"]?.stringValue ?? "/", port: http["port"]?.intValue ?? 80)
+        } else if let exec = value["exec"] {
+            action = .exec(strings(exec["command"]))
+        } else if let tcp = value["tcpSocket"] {
+            action = .tcpSocket(port: tcp["port"]?.intValue ?? 80)
+        } else {
+            return nil
+        }
+        func seconds(_ field: String, _ fallback: Double) -> Double {
+            value[field]?.intValue.map(Double.init) ?? fallback
+        }
+        return RuntimeProbe(
+            action: action, initialDelaySeconds: seconds("initialDelaySeconds", 0),
+            periodSeconds: seconds("periodSeconds", 10),
+            timeoutSeconds: seconds("timeoutSeconds", 1), failureThreshold: value["failureThreshold"]?.intValue ?? 3,
+            successThreshold: value["successThreshold"]?.intValue ?? 1)
+    }
+
+    static func status(_ status: RuntimePodStatus, pod: JSON) -> JSON {
+        var result = pod["status"] ?? [:]
+        let previous = result["conditions"]?.arrayValue ?? []
+        let containersReady = status.containers.allSatisfy(\.ready) && !status.containers.isEmpty
+        let running = status.containers.contains { if case .running = $0.state { return true } else { return false } }
+        result["phase"] = .string(status.phase)
+        result["conditions"] = .array([
+            Conditions.make("PodReadyToStartContainers", true, reason: nil, message: nil, previous: previous),
+            Conditions.make("Initialized", true, reason: nil, message: nil, previous: previous),
+            Conditions.make(
+                "Ready", status.ready, reason: status.ready ? nil : "ContainersNotReady",
+                message: status.ready ? nil : "containers with unready status: \(unready(status))", previous: previous),
+            Conditions.make(
+                "ContainersReady", containersReady, reason: containersReady ? nil : "ContainersNotReady",
+                message: containersReady ? nil : "containers with unready status: \(unready(status))",
+                previous: previous),
+            Conditions.make("PodScheduled", true, reason: nil, message: nil, previous: previous),
+        ])
+        result["hostIP"] = "127.0.0.1"
+        result["hostIPs"] = [["ip": "127.0.0.1"]]
+        if running || status.phase == "Running" {
+            result["podIP"] = "127.0.0.1"
+            result["podIPs"] = [["ip": "127.0.0.1"]]
+        }
+        if let start = status.startTime { result["startTime"] = .string(Timestamps.format(start)) }
+        let images = Dictionary(
+            (pod[path: ["spec", "containers"]]?.arrayValue ?? []).map {
+                ($0["name"]?.stringValue ?? "", $0["image"]?.stringValue ?? "")
+            }, uniquingKeysWith: { first, _ in first })
+        result["containerStatuses"] = .array(
+            status.containers.map { container in
+                var json: JSON = [
+                    "name": .string(container.name), "image": .string(images[container.name] ?? ""), "imageID": "",
+                    "ready": .bool(container.ready), "started": .bool(container.started),
+                    "restartCount": .int(Int64(container.restartCount)), "state": state(container.state, container),
+                    "lastState": container.lastState.map { state($0, container) } ?? [:],
+                ]
+                if !container.containerID.isEmpty { json["containerID"] = .string(container.containerID) }
+                return json
+            })
+        result["qosClass"] = result["qosClass"] ?? "BestEffort"
+        return result
+    }
+
+    private static func unready(_ status: RuntimePodStatus) -> String {
+        "[" + status.containers.filter { !$0.ready }.map(\.name).joined(separator: " ") + "]"
+    }
+
+    static func state(_ state: RuntimeContainerStatus.State, _ container: RuntimeContainerStatus) -> JSON {
+        switch state {
+        case .waiting(let reason, let message):
+            var waiting: JSON = ["reason": .string(reason)]
+            if let message { waiting["message"] = .string(message) }
+            return ["waiting": waiting]
+        case .running(let startedAt):
+            return ["running": ["startedAt": .string(Timestamps.format(startedAt))]]
+        case .terminated(let exitCode, let signal, let reason, let startedAt, let finishedAt):
+            var terminated: JSON = [
+                "exitCode": .int(Int64(exitCode)), "reason": .string(reason),
+                "startedAt": .string(Timestamps.format(startedAt)),
+                "finishedAt": .string(Timestamps.format(finishedAt)),
+            ]
+            if let signal { terminated["signal"] = .int(Int64(signal)) }
+            if !container.containerID.isEmpty { terminated["containerID"] = .string(container.containerID) }
+            return ["terminated": terminated]
+        }
+    }
+}

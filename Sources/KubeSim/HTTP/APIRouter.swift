@@ -1,0 +1,110 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// Authenticates, routes and answers every request of the API server.
+final class APIRouter: APIResponder {
+    let api: APIService
+    let pods: PodStreams
+    let tokens: [String: String]
+    let port: Int
+    let responseDelay: Locked<Duration>
+    let bookmarkInterval: Duration
+
+    init(
+        api: APIService, pods: PodStreams, tokens: [String: String], port: Int, responseDelay: Locked<Duration>,
+        bookmarkInterval: Duration
+    ) {
+        self.api = api
+        self.pods = pods
+        self.tokens = tokens
+        self.port = port
+        self.responseDelay = responseDelay
+        self.bookmarkInterval = bookmarkInterval
+    }
+
+    /// A bearer token from the token file, or a client certificate the TLS layer verified against the CA.
+    func user(head: HTTPRequestHead, channel: Channel) async -> String? {
+        if let authorization = head.headers.first(name: "authorization") {
+            let parts = authorization.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+            return tokens[String(parts[1]).trimmingCharacters(in: .whitespaces)]
+        }
+        guard let certificate = try? await channel.nioSSL_peerCertificate().get() else { return nil }
+        return certificate.subjectName.last { $0.type == .commonName }?.value ?? "kubesim-client"
+    }
+
+    func respond(_ request: HTTPRequest) async -> HTTPResponse {
+        let delay = responseDelay.current
+        if delay > .zero { try? await Task.sleep(for: delay) }
+        let route = ResourcePath.route(request.path)
+        if route == .health { return .text("ok") }
+        guard request.user != nil else { return .error(.unauthorized) }
+        do {
+            return try await answer(route, request)
+        } catch let error as APIError {
+            return .error(error)
+        } catch {
+            return .error(APIError(code: 500, reason: "InternalError", message: "Internal error occurred: \(error)"))
+        }
+    }
+
+    private func answer(_ route: Route, _ request: HTTPRequest) async throws -> HTTPResponse {
+        let notFound = APIError(
+            code: 404, reason: "NotFound", message: "the server could not find the requested resource")
+        if case .resource(let path) = route { return try await resource(path, request) }
+        guard request.method == .GET else { throw APIError.methodNotAllowed() }
+        switch route {
+        case .version: return .json(Discovery.version())
+        case .coreVersions: return try discovery(request, Discovery.coreVersions(port: port))
+        case .groupList: return try discovery(request, Discovery.groupList())
+        case .group(let name):
+            guard let group = Discovery.group(name) else { throw notFound }
+            return try discovery(request, group)
+        case .resourceList(let group, let version):
+            guard let list = Discovery.resourceList(group: group, version: version) else { throw notFound }
+            return try discovery(request, list)
+        case .openAPI:
+            let path = request.path.split(separator: "/").dropFirst(2).joined(separator: "/")
+            if request.path.hasPrefix("/openapi/v3") {
+                if path.isEmpty { return .json(OpenAPI.index()) }
+                if let document = OpenAPI.document(path) { return .json(document) }
+            }
+            throw notFound
+        case .resource, .health, .unknown: throw notFound
+        }
+    }
+
+    /// Aggregated discovery is declined when the client accepts the legacy documents too (kubectl does),
+    /// and refused with 406 when it accepts nothing else.
+    private func discovery(_ request: HTTPRequest, _ document: JSON) throws -> HTTPResponse {
+        let accept = request.headers.first(name: "accept") ?? ""
+        let alternatives = accept.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let plain = alternatives.isEmpty || alternatives.contains { !$0.contains("as=APIGroupDiscoveryList") }
+        guard plain else { throw APIError.notAcceptable() }
+        return .json(document)
+    }
+
+    /// The manager named by `fieldManager`, else the user agent's program name, as kube-apiserver does.
+    static func fieldManager(_ request: HTTPRequest) -> String {
+        if let manager = request.parameter("fieldManager"), !manager.isEmpty { return manager }
+        let agent = request.headers.first(name: "user-agent") ?? "unknown"
+        return String(agent.split(separator: "/").first ?? "unknown")
+    }
+
+    func planUpgrade(_ request: HTTPRequest, offered: [String], spdy: Bool) async -> UpgradePlan? {
+        guard request.user != nil, case .resource(let path) = ResourcePath.route(request.path),
+            path.resource == .pods, let name = path.name, let namespace = path.namespace
+        else { return nil }
+        let offered = offered.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        switch path.subresource {
+        case "exec":
+            return await pods.planExec(namespace: namespace, name: name, request: request, offered: offered, spdy: spdy)
+        case "portforward":
+            return await pods.planPortForward(
+                namespace: namespace, name: name, request: request, offered: offered, spdy: spdy)
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import NIOCore
+
+/// The kubelet's streaming endpoints: `pods/log`, `pods/exec` and `pods/portforward`.
+final class PodStreams: Sendable {
+    let api: APIService
+    let runtime: PodRuntime
+    let kubelet: Kubelet
+    init(api: APIService, runtime: PodRuntime, kubelet: Kubelet) {
+        self.api = api
+        self.runtime = runtime
+        self.kubelet = kubelet
+    }
+
+    /// The pod and the container a stream targets, or the error kube-apiserver and the kubelet answer.
+    func target(namespace: String, name: String, container: String?, needsRunning: Bool) async throws -> (
+        pod: JSON, container: String
+    ) {
+        let pod = try await api.get(.pods, namespace: namespace, name: name)
+        let names = (pod[path: ["spec", "containers"]]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+        let chosen: String
+        if let container, !container.isEmpty {
+            guard names.contains(container) else {
+                throw APIError.badRequest("container \(container) is not valid for pod \(name)")
+            }
+            chosen = container
+        } else if names.count == 1 {
+            chosen = names[0]
+        } else {
+            throw APIError.badRequest(
+                "a container name must be specified for pod \(name), choose one of: [\(names.joined(separator: " "))]")
+        }
+        if needsRunning {
+            guard
+                pod[path: ["status", "phase"]]?.stringValue == "Running"
+                    || pod[path: ["status", "phase"]] == "Pending",
+                await isRunning(pod, chosen)
+            else {
+                throw APIError.badRequest(
+                    "unable to upgrade connection: container not found (\"\(chosen)\")")
+            }
+        }
+        return (pod, chosen)
+    }
+
+    private func isRunning(_ pod: JSON, _ container: String) async -> Bool {
+        guard let status = await kubelet.status(uid: pod.uid) else { return false }
+        return status.containers.contains { status in
+            if status.name == container, case .running = status.state { return true }
+            return false
+        }
+    }
+
+    func planExec(namespace: String, name: String, request: HTTPRequest, offered: [String], spdy: Bool) async
+        -> UpgradePlan?
+    {
+        guard !spdy,
+            let chosen = ["v5.channel.k8s.io", "v4.channel.k8s.io"].first(where: offered.contains),
+            let (pod, container) = try? await target(
+                namespace: namespace, name: name, container: request.parameter("container"), needsRunning: true),
+            let command = request.query["command"], !command.isEmpty
+        else { return nil }
+        let session = ExecSession(
+            uid: pod.uid, container: container, command: command, tty: request.flag("tty"),
+            stdin: request.flag("stdin"), stdout: request.flag("stdout"), stderr: request.flag("stderr"),
+            version5: chosen.hasPrefix("v5"))
+        let runtime = self.runtime
+        return UpgradePlan(subprotocol: chosen) { channel in
+            let frames = try await WebSocketInbox.install(on: channel)
+            Task { await session.run(channel: channel, frames: frames, runtime: runtime) }
+        }
+    }
+
+    func planPortForward(namespace: String, name: String, request: HTTPRequest, offered: [String], spdy: Bool) async
+        -> UpgradePlan?
+    {
+        guard let (pod, _) = try? await target(namespace: namespace, name: name, container: nil, needsRunning: false),
+            pod[path: ["status", "phase"]] == "Running"
+        else { return nil }
+        let uid = pod.uid
+        let runtime = self.runtime
+        let dial: @Sendable (Int) async throws -> Int32 = { port in try await runtime.dial(uid: uid, port: port) }
+        if spdy {
+            return UpgradePlan(subprotocol: "portforward.k8s.io") { channel in
+                try await SPDYPortForwarding.installPlain(channel, podName: name, uid: uid, dial: dial)
+            }
+        }
+        if offered.contains("SPDY/3.1+portforward.k8s.io") {
+            return UpgradePlan(subprotocol: "SPDY/3.1+portforward.k8s.io") { channel in
+                try await SPDYPortForwarding.installTunneled(channel, podName: name, uid: uid, dial: dial)
+            }
+        }
+        guard offered.isEmpty || offered.contains("v4.channel.k8s.io") || offered.contains("portforward.k8s.io")
+        else { return nil }
+        let ports = (request.query["ports"] ?? []).flatMap { $0.split(separator: ",") }.compactMap {
+            Int($0.trimmingCharacters(in: .whitespaces))
+        }
+        guard !ports.isEmpty, ports.allSatisfy({ (1...65535).contains($0) }) else { return nil }
+        let session = PortForwardSession(uid: uid, podName: name, ports: ports)
+        let subprotocol = offered.contains("v4.channel.k8s.io") ? "v4.channel.k8s.io" : nil
+        return UpgradePlan(subprotocol: subprotocol) { channel in
+            let frames = try await WebSocketInbox.install(on: channel)
+            Task { await session.run(channel: channel, frames: frames, runtime: runtime) }
+        }
+    }
+
+    /// Why an exec or port-forward request was not upgraded.
+    func refuseStream(_ kind: String, namespace: String, name: String, request: HTTPRequest) async throws
+        -> HTTPResponse
+    {
+        let (pod, _) = try await target(
+            namespace: namespace, name: name, container: request.parameter("container"), needsRunning: kind == "exec")
+        if kind == "portforward" {
+            guard pod[path: ["status", "phase"]] == "Running" else {
+                throw APIError.badRequest(
+                    "pod \(name) is not running; current phase: \(pod[path: ["status", "phase"]]?.stringValue ?? "Unknown")"
+                )
+            }
+            let ports = (request.query["ports"] ?? []).flatMap { $0.split(separator: ",") }
+            if ports.isEmpty { throw APIError.badRequest("query parameter \"port\" is required") }
+        }
+        if kind == "exec" && (request.query["command"] ?? []).isEmpty {
+            throw APIError.badRequest("you must specify at least 1 command")
+        }
+        throw APIError.badRequest("Upgrade request required")
+    }
+}
+
+/// Puts the runtime's SPDY/3.1 port-forward codec on an upgraded connection.
+enum SPDYPortForwarding {
+    /// After a WebSocket upgrade with `SPDY/3.1+portforward.k8s.io`: SPDY frames in binary messages.
+    static func installTunneled(
+        _ channel: Channel, podName: String, uid: String, dial: @escaping SPDYPortForwardHandler.Dial
+    ) async throws {
+        try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.addHandlers([
+                WebSocketByteStreamHandler(), SPDYPortForwardHandler(podName: podName, uid: uid, dial: dial),
+            ])
+        }.get()
+    }
+
+    /// After a plain `Upgrade: SPDY/3.1` (kubectl's fallback).
+    static func installPlain(
+        _ channel: Channel, podName: String, uid: String, dial: @escaping SPDYPortForwardHandler.Dial
+    ) async throws {
+        try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.addHandler(
+                SPDYPortForwardHandler(podName: podName, uid: uid, dial: dial))
+        }.get()
+    }
+}

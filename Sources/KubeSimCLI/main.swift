@@ -1,3 +1,0 @@
-import KubeSim
-
-print("kubesim \(KubeSimInfo.version): not implemented yet")

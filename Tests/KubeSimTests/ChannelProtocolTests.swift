@@ -1,0 +1,63 @@
+import Foundation
+import KubeSim
+import NIOCore
+import Testing
+
+/// The WebSocket channel protocols a client without SPDY uses (devloop's own client; a 1.25 API
+/// server offers only v4): exec v4 and v5, port-forward v4.
+@Suite struct ChannelProtocolTests {
+    @Test func execOverV4AndV5() async throws {
+        let (server, _, _, pod) = try await APIServerStreamTests.startWithPod("execv4")
+        let base = "/api/v1/namespaces/shop/pods/\(pod)/exec?command=sh&command=-c&command="
+        let failing = try await TestWebSocket.connect(
+            server, path: base + "echo%20out;%20echo%20err%20%3E%262;%20exit%207&stdout=true&stderr=true",
+            protocols: ["v4.channel.k8s.io"])
+        #expect(failing.subprotocol == "v4.channel.k8s.io")
+        let messages = await failing.collect()
+        #expect(messages.filter { $0.0 == 1 }.flatMap(\.1) == Array("out\n".utf8))
+        #expect(messages.filter { $0.0 == 2 }.flatMap(\.1) == Array("err\n".utf8))
+        let status = try JSON.parse(Data(messages.first { $0.0 == 3 }?.1 ?? []))
+        #expect(status["status"] == "Failure")
+        #expect(status["reason"] == "NonZeroExitCode")
+        #expect(status[path: ["details", "causes"]]?.arrayValue?.first?["message"] == "7")
+
+        let cat = try await TestWebSocket.connect(
+            server, path: base + "cat&stdin=true&stdout=true", protocols: ["v5.channel.k8s.io", "v4.channel.k8s.io"])
+        #expect(cat.subprotocol == "v5.channel.k8s.io")
+        try await cat.send(channel: 0, Array("ping\n".utf8))
+        try await cat.send(channel: 255, [0])
+        let echoed = await cat.collect()
+        #expect(echoed.filter { $0.0 == 1 }.flatMap(\.1) == Array("ping\n".utf8))
+        #expect(try JSON.parse(Data(echoed.first { $0.0 == 3 }?.1 ?? []))["status"] == "Success")
+        await server.stop()
+    }
+
+    @Test func portForwardOverV4() async throws {
+        let (server, runtime, _, pod) = try await APIServerStreamTests.startWithPod("pfv4")
+        let echo = try await UppercaseServer.start()
+        runtime.portMap[5000] = echo.port
+        let socket = try await TestWebSocket.connect(
+            server, path: "/api/v1/namespaces/shop/pods/\(pod)/portforward?ports=5000",
+            protocols: ["v4.channel.k8s.io"])
+        #expect(socket.subprotocol == "v4.channel.k8s.io")
+        try await socket.send(channel: 0, Array("hello".utf8))
+        var data: [UInt8] = []
+        var prefixes: [UInt8: [UInt8]] = [:]
+        for await var message in socket.messages {
+            let number = message.readInteger(as: UInt8.self) ?? 255
+            let bytes = message.readBytes(length: message.readableBytes) ?? []
+            if prefixes[number] == nil {
+                prefixes[number] = bytes
+                continue
+            }
+            if number == 0 { data += bytes }
+            if data.count >= 5 { break }
+        }
+        #expect(prefixes[0] == [0x88, 0x13])
+        #expect(prefixes[1] == [0x88, 0x13])
+        #expect(data == Array("HELLO".utf8))
+        try await socket.channel.close()
+        try await echo.stop()
+        await server.stop()
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+
+/// Runs the real /usr/bin/kubectl against a kubesim, with nothing but KUBECONFIG to help it.
+struct Kubectl {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    let kubeconfig: String
+
+    func run(_ arguments: [String], stdin: String? = nil, timeout: Duration = .seconds(60)) async throws -> Result {
+        let process = try RunningProcess(kubeconfig: kubeconfig, arguments: arguments, stdin: stdin)
+        let status = try await process.wait(timeout: timeout)
+        return Result(status: status, stdout: process.stdout, stderr: process.stderr)
+    }
+
+    func start(_ arguments: [String]) throws -> RunningProcess {
+        try RunningProcess(kubeconfig: kubeconfig, arguments: arguments, stdin: nil)
+    }
+}
+
+/// A kubectl (or other) process whose output is collected as it arrives.
+final class RunningProcess: @unchecked Sendable {
+    private let process = Process()
+    private let lock = NSLock()
+    private var out = Data()
+    private var err = Data()
+
+    init(kubeconfig: String?, arguments: [String], stdin: String?, executable: String = "/usr/bin/kubectl") throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["KUBECONFIG"] = kubeconfig
+        environment["HOME"] = NSTemporaryDirectory()
+        process.environment = environment
+        let (output, errors) = (Pipe(), Pipe())
+        process.standardOutput = output
+        process.standardError = errors
+        if let stdin {
+            let input = Pipe()
+            process.standardInput = input
+            try process.run()
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+        } else {
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+        }
+        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            self?.lock.withLock { self?.out.append(data) }
+        }
+        errors.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            self?.lock.withLock { self?.err.append(data) }
+        }
+    }
+
+    var stdout: String { lock.withLock { String(decoding: out, as: UTF8.self) } }
+    var stderr: String { lock.withLock { String(decoding: err, as: UTF8.self) } }
+    var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+
+    func wait(timeout: Duration) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                process.terminate()
+                throw TestFailure(
+                    "\(process.arguments ?? []) did not finish in \(timeout); stdout: \(stdout) stderr: \(stderr)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        return process.terminationStatus
+    }
+
+    /// Waits until stdout satisfies `condition`.
+    func waitForOutput(timeout: Duration = .seconds(30), _ what: String, _ condition: (String) -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !condition(stdout) {
+            guard ContinuousClock.now < deadline else {
+                throw TestFailure("timed out waiting for \(what); stdout: \(stdout) stderr: \(stderr)")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    func stop() {
+        if process.isRunning { process.interrupt() }
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Polls until `condition` holds.
+func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else { throw TestFailure("timed out waiting for \(what)") }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+}
+
+func temporaryDirectory(_ name: String) -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "kubesim-\(name)-\(UUID().uuidString.prefix(8))")
+    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
