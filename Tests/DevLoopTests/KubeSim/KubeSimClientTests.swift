@@ -181,6 +181,30 @@ import Testing
         }
     }
 
+    @Test func cancellingTheConsumerAbortsAnOpenWatch() async throws {
+        try await KubeSimFixture.run { sim in
+            let watcher = ResourceWatcher(client: sim.client, path: "/api/v1/namespaces")
+            let consumer = Task {
+                var count = 0
+                for try await _ in watcher.events() { count += 1 }
+                return count
+            }
+            // The namespaces list gives ADDED events, then the watch idles: cancel it there.
+            try await Task.sleep(for: .seconds(1))
+            consumer.cancel()
+            let ended = Task {
+                _ = try? await consumer.value
+                return true
+            }
+            let timeout = Task {
+                try await Task.sleep(for: .seconds(20))
+                ended.cancel()
+            }
+            #expect(await ended.value, "a cancelled watch kept running")
+            timeout.cancel()
+        }
+    }
+
     @Test func doctorPassesAndShowsTheVersion() async throws {
         try await KubeSimFixture.run { sim in
             let report = await Doctor(
