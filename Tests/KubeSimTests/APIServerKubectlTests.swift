@@ -62,6 +62,8 @@ import Testing
         #expect(tables.stdout.contains("80/TCP"))
         let describe = try await kubectl.run(["describe", "deploy", "web", "-n", "shop"])
         #expect(describe.stdout.contains("2 desired | 2 updated | 2 total | 2 available | 0 unavailable"))
+        let canI = try await kubectl.run(["auth", "can-i", "create", "deployments", "-n", "shop"])
+        #expect(canI.stdout == "yes\n", "\(canI.stderr)")
         let rollout = try await kubectl.run(["rollout", "status", "deploy/web", "-n", "shop"])
         #expect(rollout.stdout == "deployment \"web\" successfully rolled out\n")
         let version = try await server.api.get(.deployments, namespace: "shop", name: "web")[

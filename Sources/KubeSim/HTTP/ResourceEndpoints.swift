@@ -14,6 +14,10 @@ extension APIRouter {
                 if path.legacyWatch || request.flag("watch") { return try await watch(path, request) }
                 return try await list(path, request)
             case .POST:
+                // kubectl sends access reviews as protobuf; the answer (allowed) does not depend on it.
+                if resource == .selfSubjectAccessReviews && request.contentType.contains("protobuf") {
+                    return .json(api.accessReview([:]), status: .created)
+                }
                 let body = try Self.decodeBody(request)
                 let created = try await api.create(
                     resource, namespace: path.namespace, body: body, fieldManager: Self.fieldManager(request),
@@ -163,6 +167,9 @@ extension APIRouter {
     }
 
     static func decodeBody(_ request: HTTPRequest) throws -> JSON {
+        if request.contentType.contains("protobuf") || request.contentType.contains("cbor") {
+            throw APIError.unsupportedMediaType(request.contentType)
+        }
         let data = request.bodyData
         guard !data.isEmpty else { throw APIError.badRequest("the request body is empty") }
         do {
