@@ -118,3 +118,34 @@ extension APIServerKubectlTests {
         await server.stop()
     }
 }
+
+extension APIServerKubectlTests {
+    /// `kubectl create namespace|configmap|secret|deployment` and `expose` send protobuf bodies.
+    @Test func kubectlCreateSendsProtobuf() async throws {
+        let server = try await KubeSimServer.start(
+            directory: temporaryDirectory("proto"), runtime: HostProcessRuntime())
+        let kubectl = Kubectl(kubeconfig: server.kubeconfigPath)
+        for command in [
+            ["create", "namespace", "made"], ["create", "configmap", "cfg", "-n", "made", "--from-literal=a=1"],
+            ["create", "secret", "generic", "sec", "-n", "made", "--from-literal=p=x"],
+            ["create", "deployment", "app", "-n", "made", "--image=busybox", "--replicas=2", "--", "sleep", "60"],
+            ["expose", "deployment", "app", "-n", "made", "--port=80", "--target-port=5000"],
+        ] {
+            let result = try await kubectl.run(command)
+            #expect(result.status == 0, "\(command): \(result.stderr)")
+        }
+        #expect(try await server.api.get(.configMaps, namespace: "made", name: "cfg")["data"] == ["a": "1"])
+        #expect(try await server.api.get(.secrets, namespace: "made", name: "sec")["data"] == ["p": "eA=="])
+        let service = try await server.api.get(.services, namespace: "made", name: "app")
+        #expect(service[path: ["spec", "ports"]]?.arrayValue?.first?["targetPort"] == 5000)
+        try await eventually("two pods of the deployment") {
+            let pods = try await kubectl.run(["get", "pods", "-n", "made", "-l", "app=app", "--no-headers"])
+            return pods.stdout.components(separatedBy: "Running").count == 3
+        }
+        let container = try await kubectl.run([
+            "get", "deploy", "app", "-n", "made", "-o", "jsonpath={.spec.template.spec.containers[0].command}",
+        ])
+        #expect(container.stdout == #"["sleep","60"]"#)
+        await server.stop()
+    }
+}

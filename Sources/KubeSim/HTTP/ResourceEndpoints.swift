@@ -14,10 +14,6 @@ extension APIRouter {
                 if path.legacyWatch || request.flag("watch") { return try await watch(path, request) }
                 return try await list(path, request)
             case .POST:
-                // kubectl sends access reviews as protobuf; the answer (allowed) does not depend on it.
-                if resource == .selfSubjectAccessReviews && request.contentType.contains("protobuf") {
-                    return .json(api.accessReview([:]), status: .created)
-                }
                 let body = try Self.decodeBody(request)
                 let created = try await api.create(
                     resource, namespace: path.namespace, body: body, fieldManager: Self.fieldManager(request),
@@ -167,6 +163,9 @@ extension APIRouter {
     }
 
     static func decodeBody(_ request: HTTPRequest) throws -> JSON {
+        if request.contentType == "application/vnd.kubernetes.protobuf" {
+            return try Protobuf.decodeObject(request.bodyData)
+        }
         if request.contentType.contains("protobuf") || request.contentType.contains("cbor") {
             throw APIError.unsupportedMediaType(request.contentType)
         }
