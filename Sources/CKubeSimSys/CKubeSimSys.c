@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,7 +20,7 @@ static void fail(int report_fd, int step_errno) {
 }
 
 pid_t kubesim_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds,
-                    int netns_fd, int death_signal, int *error) {
+                    int netns_fd, int death_signal, int controlling_terminal, int *error) {
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) {
         *error = errno;
@@ -61,6 +62,7 @@ pid_t kubesim_spawn(const char *path, char *const argv[], char *const envp[], co
         for (int i = 0; i < nfds; i++) {
             if (dup2(moved[i], i) < 0) fail(report_fd, errno);
         }
+        if (controlling_terminal && ioctl(0, TIOCSCTTY, 0) != 0) fail(report_fd, errno);
         if (close_range(nfds, report_fd - 1, 0) != 0) fail(report_fd, errno);
         if (close_range(report_fd + 1, ~0U, 0) != 0) fail(report_fd, errno);
         execve(path, argv, envp);
@@ -86,3 +88,30 @@ pid_t kubesim_spawn(const char *path, char *const argv[], char *const envp[], co
 int kubesim_enter_network_namespace(int fd) { return setns(fd, CLONE_NEWNET); }
 
 int kubesim_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int kubesim_become_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1); }
+
+int kubesim_open_terminal(int *controller, int *terminal, unsigned short columns, unsigned short rows) {
+    int main_fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (main_fd < 0) return -1;
+    char name[128];
+    if (grantpt(main_fd) != 0 || unlockpt(main_fd) != 0 || ptsname_r(main_fd, name, sizeof name) != 0) {
+        close(main_fd);
+        return -1;
+    }
+    int other = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (other < 0) {
+        close(main_fd);
+        return -1;
+    }
+    struct winsize size = {.ws_row = rows, .ws_col = columns};
+    ioctl(main_fd, TIOCSWINSZ, &size);
+    *controller = main_fd;
+    *terminal = other;
+    return 0;
+}
+
+int kubesim_resize_terminal(int fd, unsigned short columns, unsigned short rows) {
+    struct winsize size = {.ws_row = rows, .ws_col = columns};
+    return ioctl(fd, TIOCSWINSZ, &size);
+}

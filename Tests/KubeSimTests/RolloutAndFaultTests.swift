@@ -52,3 +52,33 @@ import Testing
         await server.stop()
     }
 }
+
+extension RolloutAndFaultTests {
+    /// killContainer, through the real runtime: the kubelet restarts the container and counts it.
+    @Test func killedContainerIsRestartedAndCounted() async throws {
+        let server = try await KubeSimServer.startTemporary()
+        let pod: JSON = [
+            "apiVersion": "v1", "kind": "Pod", "metadata": ["name": "crashy", "namespace": "default"],
+            "spec": ["containers": [["name": "main", "image": "busybox", "command": ["sleep", "600"]]]],
+        ]
+        _ = try await server.api.create(.pods, namespace: "default", body: pod)
+        func containerState() async throws -> JSON? {
+            try await server.api.get(.pods, namespace: "default", name: "crashy")[
+                path: ["status", "containerStatuses"]]?.arrayValue?.first
+        }
+        try await eventually("the container running") {
+            try await containerState()?[path: ["state", "running"]] != nil
+        }
+        try await server.killContainer(namespace: "default", pod: "crashy", container: "main")
+        try await eventually("a restart counted", timeout: .seconds(30)) {
+            let state = try await containerState()
+            return state?["restartCount"] == 1 && state?[path: ["state", "running"]] != nil
+                && state?[path: ["lastState", "terminated", "exitCode"]] == 137
+        }
+        let logs = try await Curl(server: server).request(
+            "GET", "/api/v1/namespaces/default/pods/crashy/log?previous=true")
+        #expect(logs.0 == 200)
+        await server.stop()
+        try? FileManager.default.removeItem(at: server.directory)
+    }
+}

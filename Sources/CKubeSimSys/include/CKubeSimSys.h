@@ -6,14 +6,25 @@
 // _GNU_SOURCE) or that must run between fork and exec.
 
 /// fork + exec `path`: `fds[i]` becomes descriptor i in the child (-1: /dev/null), every other descriptor
-/// is closed, signals are reset to their defaults and unblocked, the child starts a new session, gets
-/// `death_signal` when the calling thread exits (0: none) and, when `netns_fd` >= 0, enters that network
-/// namespace. Returns the pid, or -1 with the errno of the failed step in `*error`.
+/// is closed, signals are reset to their defaults and unblocked, the child starts a new session (with
+/// descriptor 0 as its controlling terminal when `controlling_terminal` is set), gets `death_signal` when
+/// the calling thread exits (0: none) and, when `netns_fd` >= 0, enters that network namespace. Returns
+/// the pid, or -1 with the errno of the failed step in `*error`.
 pid_t kubesim_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds,
-                    int netns_fd, int death_signal, int *error);
+                    int netns_fd, int death_signal, int controlling_terminal, int *error);
+
+/// Opens a pseudo-terminal: `*controller` (kubesim's side) and `*terminal` (the process's), both
+/// close-on-exec, sized `columns` x `rows`.
+int kubesim_open_terminal(int *controller, int *terminal, unsigned short columns, unsigned short rows);
+
+/// Sets a terminal's size (TIOCSWINSZ); the foreground process gets SIGWINCH.
+int kubesim_resize_terminal(int fd, unsigned short columns, unsigned short rows);
 
 /// setns(fd, CLONE_NEWNET) for the calling thread.
 int kubesim_enter_network_namespace(int fd);
+
+/// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants become this process's children.
+int kubesim_become_subreaper(void);
 
 /// pipe2(fds, O_CLOEXEC).
 int kubesim_pipe(int fds[2]);

@@ -72,7 +72,7 @@ extension APIService {
         ) { live in
             var patched =
                 strategic
-                ? ServerSideApply.merge(live, Self.withoutDirectives(patch), field: "") : Self.mergePatch(live, patch)
+                ? StrategicMerge.apply(patch, to: live) : Self.mergePatch(live, patch)
             if subresource == "status" {
                 var onlyStatus = live
                 onlyStatus["status"] = patched["status"]
@@ -161,18 +161,5 @@ extension APIService {
             }
         }
         return .object(fields)
-    }
-
-    /// Strategic-merge directives (`$patch`, `$setElementOrder/...`, `$retainKeys`) are dropped: kubesim
-    /// merges lists by key and replaces everything else.
-    static func withoutDirectives(_ patch: JSON) -> JSON {
-        switch patch {
-        case .object(let fields):
-            return .object(fields.filter { !$0.key.hasPrefix("$") }.mapValues(withoutDirectives))
-        case .array(let items):
-            return .array(items.map(withoutDirectives))
-        default:
-            return patch
-        }
     }
 }

@@ -70,6 +70,23 @@ extension APIRouter {
                     fieldManager: Self.fieldManager(request), subresource: "status"))
         case ("status", .PATCH):
             return try await patch(path, name, request, subresource: "status")
+        case ("scale", .GET):
+            return .json(try await api.scale(resource, namespace: path.namespace, name: name))
+        case ("scale", .PUT):
+            let body = try Self.decodeBody(request)
+            return .json(
+                try await api.updateScale(
+                    resource, namespace: path.namespace, name: name, fieldManager: Self.fieldManager(request)
+                ) { _ in body })
+        case ("scale", .PATCH):
+            let patch = try Self.decodeBody(request)
+            let strategic = request.contentType == "application/strategic-merge-patch+json"
+            return .json(
+                try await api.updateScale(
+                    resource, namespace: path.namespace, name: name, fieldManager: Self.fieldManager(request)
+                ) { scale in
+                    strategic ? StrategicMerge.apply(patch, to: scale) : APIService.mergePatch(scale, patch)
+                })
         case ("log", .GET):
             return try await pods.logs(namespace: path.namespace ?? "", name: name, request: request)
         case ("exec", _), ("portforward", _):
@@ -146,6 +163,12 @@ extension APIRouter {
     }
 
     static func decodeBody(_ request: HTTPRequest) throws -> JSON {
+        if request.contentType == "application/vnd.kubernetes.protobuf" {
+            return try Protobuf.decodeObject(request.bodyData)
+        }
+        if request.contentType.contains("protobuf") || request.contentType.contains("cbor") {
+            throw APIError.unsupportedMediaType(request.contentType)
+        }
         let data = request.bodyData
         guard !data.isEmpty else { throw APIError.badRequest("the request body is empty") }
         do {

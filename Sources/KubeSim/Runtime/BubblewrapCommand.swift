@@ -40,6 +40,8 @@ struct BubblewrapCommand: Sendable, Equatable {
     /// Enter a new network namespace (the pod sandbox) or stay in the one the process starts in.
     var newNetworkNamespace = false
     var binds: [BindMount] = []
+    /// Folders to create in the sandbox's own root (outside the host's folders and the volumes).
+    var directories: [String] = []
     var workingDirectory = "/"
     var program: [String]
 
@@ -70,6 +72,7 @@ struct BubblewrapCommand: Sendable, Equatable {
         for bind in binds {
             arguments += [bind.readOnly ? "--ro-bind" : "--bind", bind.source, bind.destination]
         }
+        for directory in directories { arguments += ["--dir", directory] }
         arguments += ["--chdir", workingDirectory, "--"]
         return arguments + program
     }
@@ -77,13 +80,49 @@ struct BubblewrapCommand: Sendable, Equatable {
 
 /// The program a container runs, with Kubernetes semantics for an image that has no entrypoint:
 /// `command` replaces the entrypoint and `args` follow it; without `command`, `args[0]` is the program.
+/// `$(VAR)` references to the container's env are expanded, as kubelet does.
 func containerProgram(_ container: RuntimeContainer) throws -> [String] {
-    let program = container.command + container.args
+    let program = (container.command + container.args).map { expandReferences($0, in: container.env) }
     guard let first = program.first, !first.isEmpty else {
         throw RuntimeError(
             "container \"\(container.name)\" has neither command nor args: kubesim ignores images, so one is required")
     }
     return program
+}
+
+/// kubelet's expansion of command and args (third_party/forked/golang/expansion): `$(NAME)` becomes the
+/// variable's value, or stays as written when it is not defined; `$$` is a literal `$`, so `$$(NAME)` is
+/// `$(NAME)` unexpanded.
+func expandReferences(_ text: String, in environment: [String: String]) -> String {
+    let characters = Array(text)
+    var result = ""
+    var index = 0
+    while index < characters.count {
+        guard characters[index] == "$", index + 1 < characters.count else {
+            result.append(characters[index])
+            index += 1
+            continue
+        }
+        switch characters[index + 1] {
+        case "$":
+            result.append("$")
+            index += 2
+        case "(":
+            guard let close = characters[(index + 2)...].firstIndex(of: ")") else {
+                result += "$("
+                index += 2
+                continue
+            }
+            let name = String(characters[(index + 2)..<close])
+            result += environment[name] ?? "$(\(name))"
+            index = close + 1
+        default:
+            result.append("$")
+            result.append(characters[index + 1])
+            index += 2
+        }
+    }
+    return result
 }
 
 /// An error with a message a person can act on.

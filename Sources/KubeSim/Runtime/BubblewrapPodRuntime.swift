@@ -5,6 +5,9 @@ import Synchronization
 /// containers), each container is a local process tree under bubblewrap whose root is built from the
 /// host's folders read-only, with the pod's volumes bound in. Nothing outlives kubesim: every sandbox
 /// has the parent-death signal, and a sandbox's init takes its processes down with it.
+///
+/// Creating one changes two things for the whole process: SIGPIPE is ignored, and the process becomes
+/// its descendants' child subreaper (it reaps the sandbox inits it adopts).
 public final class BubblewrapPodRuntime: PodRuntime {
     public let statusUpdates: AsyncStream<(uid: String, status: RuntimePodStatus)>
     private let updates: AsyncStream<(uid: String, status: RuntimePodStatus)>.Continuation
@@ -18,6 +21,10 @@ public final class BubblewrapPodRuntime: PodRuntime {
     }
 
     public init(configuration: BubblewrapRuntimeConfiguration) {
+        // kubesim writes to pipes whose reader may be gone (an exec'd command that exited): that must be
+        // an EPIPE error, not a signal that ends kubesim. Pod processes get the default back.
+        signal(SIGPIPE, SIG_IGN)
+        SandboxProcess.adoptOrphans()
         self.configuration = configuration
         (statusUpdates, updates) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
@@ -43,14 +50,22 @@ public final class BubblewrapPodRuntime: PodRuntime {
         }
         let updates = self.updates
         let board = PodStatusBoard(
-            containers: pod.containers.count, restartPolicy: pod.restartPolicy, startTime: Date()
+            containers: pod.containers.count, initContainers: pod.initContainers.count,
+            restartPolicy: pod.restartPolicy, startTime: Date()
         ) {
             updates.yield((uid: pod.uid, status: $0))
         }
+        let waitingFor = pod.initContainers.isEmpty ? "ContainerCreating" : "PodInitializing"
         let running = RunningPod(
             sandbox: sandbox, board: board, execs: ExecProcessSet(),
+            initSupervisors: pod.initContainers.enumerated().map {
+                ContainerSupervisor(
+                    container: $0.element, slot: .initContainer($0.offset), sandbox: sandbox, board: board)
+            },
             supervisors: pod.containers.enumerated().map {
-                ContainerSupervisor(container: $0.element, index: $0.offset, sandbox: sandbox, board: board)
+                ContainerSupervisor(
+                    container: $0.element, slot: .container($0.offset), sandbox: sandbox, board: board,
+                    waitingFor: waitingFor)
             })
         let stopRequested = pods.withLock { pods in
             guard case .starting(let stopRequested) = pods[pod.uid] else { return true }
@@ -61,7 +76,7 @@ public final class BubblewrapPodRuntime: PodRuntime {
             await running.stop(gracePeriod: .zero)
             return
         }
-        for supervisor in running.supervisors { supervisor.launch() }
+        running.launch()
     }
 
     public func stop(uid: String, gracePeriodSeconds: Int) async {
@@ -93,7 +108,8 @@ public final class BubblewrapPodRuntime: PodRuntime {
             throw RuntimeError("container \"\(container)\" in pod with uid \(uid) is not running")
         }
         let running = try runningPod(uid: uid)
-        let process = try await BubblewrapExecProcess.start(command, in: supervisor.container, sandbox: running.sandbox)
+        let process = try await BubblewrapExecProcess.start(
+            command, in: supervisor.container, sandbox: running.sandbox, tty: tty)
         running.execs.track(process)
         return process
     }
@@ -135,7 +151,11 @@ public final class BubblewrapPodRuntime: PodRuntime {
 
     private func supervisor(uid: String, container: String) throws -> ContainerSupervisor {
         let running = try runningPod(uid: uid)
-        guard let supervisor = running.supervisors.first(where: { $0.container.name == container }) else {
+        guard
+            let supervisor = (running.initSupervisors + running.supervisors).first(where: {
+                $0.container.name == container
+            })
+        else {
             let pod = running.sandbox.pod
             throw RuntimeError("container \"\(container)\" is not valid for pod \"\(pod.namespace)/\(pod.name)\"")
         }
@@ -146,7 +166,7 @@ public final class BubblewrapPodRuntime: PodRuntime {
     private func validate(_ pod: RuntimePod) throws {
         guard !pod.containers.isEmpty else { throw RuntimeError("pod \(pod.namespace)/\(pod.name) has no containers") }
         var names = Set<String>()
-        for container in pod.containers {
+        for container in pod.initContainers + pod.containers {
             guard names.insert(container.name).inserted else {
                 throw RuntimeError(
                     "pod \(pod.namespace)/\(pod.name): container name \"\(container.name)\" is used twice")
@@ -166,14 +186,27 @@ struct RunningPod: Sendable {
     var sandbox: PodSandbox
     var board: PodStatusBoard
     var execs: ExecProcessSet
+    var initSupervisors: [ContainerSupervisor]
     var supervisors: [ContainerSupervisor]
+
+    /// The init containers one after the other, each to success, then the containers.
+    func launch() {
+        Task {
+            for initSupervisor in initSupervisors {
+                guard await initSupervisor.runToCompletion() else { return }
+            }
+            for supervisor in supervisors { supervisor.launch() }
+        }
+    }
 
     /// Stops the containers in parallel, then the exec processes and the sandbox; removes the pod's files.
     func stop(gracePeriod: Duration) async {
         board.close()
         await execs.terminateAll()
         await withTaskGroup(of: Void.self) { group in
-            for supervisor in supervisors { group.addTask { await supervisor.stop(gracePeriod: gracePeriod) } }
+            for supervisor in initSupervisors + supervisors {
+                group.addTask { await supervisor.stop(gracePeriod: gracePeriod) }
+            }
         }
         await sandbox.stop()
         sandbox.removeFiles()

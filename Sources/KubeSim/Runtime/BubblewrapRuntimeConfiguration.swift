@@ -2,7 +2,8 @@ import Foundation
 
 /// How `BubblewrapPodRuntime` runs pods.
 public struct BubblewrapRuntimeConfiguration: Sendable {
-    /// Pod folders (`pods/NAMESPACE_NAME_UID/`: emptyDir volumes, each container's /tmp and logs).
+    /// Where pods keep their files, one folder each (`NAMESPACE_NAME_UID/`: emptyDir volumes, each
+    /// container's /tmp, home and logs), removed when the pod stops.
     public var stateDirectory: URL
     public var bubblewrapPath: String
     /// The host's top-level folders a pod sees, read-only (symlinks such as /bin -> usr/bin are

@@ -24,14 +24,14 @@ final class ChildProcess: Sendable {
     /// The caller keeps ownership of the descriptors and closes its copies after this returns.
     static func spawn(
         executable: String, arguments: [String], environment: [String: String], descriptors: [Int32],
-        networkNamespace: Int32? = nil
+        networkNamespace: Int32? = nil, controllingTerminal: Bool = false
     ) async throws -> ChildProcess {
         try await withCheckedThrowingContinuation { (started: CheckedContinuation<ChildProcess, any Error>) in
             let thread = Thread {
                 let spawned = forkExec(
                     executable: executable, arguments: [executable] + arguments,
                     environment: environment.map { "\($0.key)=\($0.value)" }.sorted(), descriptors: descriptors,
-                    networkNamespace: networkNamespace ?? -1)
+                    networkNamespace: networkNamespace ?? -1, controllingTerminal: controllingTerminal)
                 switch spawned {
                 case .failure(let error):
                     started.resume(throwing: error)
@@ -105,14 +105,16 @@ final class ChildProcess: Sendable {
     }
 }
 
-struct SpawnError: Error, CustomStringConvertible {
-    var executable: String
-    var code: Int32
-    var description: String { "cannot start \(executable): \(String(cString: strerror(code)))" }
+/// A process could not be started (bubblewrap missing, out of processes).
+public struct SpawnError: Error, CustomStringConvertible {
+    public var executable: String
+    public var code: Int32
+    public var description: String { "cannot start \(executable): \(String(cString: strerror(code)))" }
 }
 
 private func forkExec(
-    executable: String, arguments: [String], environment: [String], descriptors: [Int32], networkNamespace: Int32
+    executable: String, arguments: [String], environment: [String], descriptors: [Int32], networkNamespace: Int32,
+    controllingTerminal: Bool
 ) -> Result<pid_t, SpawnError> {
     let argv = arguments.map { strdup($0) } + [nil]
     let envp = environment.map { strdup($0) } + [nil]
@@ -122,7 +124,8 @@ private func forkExec(
     var error: Int32 = 0
     let pid = descriptors.withUnsafeBufferPointer { fds in
         kubesim_spawn(
-            executable, argv, envp, fds.baseAddress, Int32(fds.count), networkNamespace, SIGKILL, &error)
+            executable, argv, envp, fds.baseAddress, Int32(fds.count), networkNamespace, SIGKILL,
+            controllingTerminal ? 1 : 0, &error)
     }
     return pid > 0 ? .success(pid) : .failure(SpawnError(executable: executable, code: error))
 }

@@ -55,6 +55,20 @@ final class ContainerInstance: Sendable {
 
     var isRunning: Bool { !process.hasExited }
 
+    /// How the instance ended, in kubelet's words. When bubblewrap itself failed (the program does not
+    /// exist, the working directory is missing), the program never ran: containerd calls that a
+    /// StartError with exit code 128, and bubblewrap's reason is the log's only line.
+    func terminatedState(exitCode: Int32, finishedAt: Date) -> RuntimeContainerStatus.State {
+        let lines = ContainerLog.records(atPath: log.path)
+        let neverRan =
+            exitCode == 1 && !lines.isEmpty
+            && lines.allSatisfy { $0.stream == "stderr" && $0.text.hasPrefix("bwrap: ") }
+        let reason = neverRan ? "StartError" : exitCode == 0 ? "Completed" : "Error"
+        return .terminated(
+            exitCode: neverRan ? 128 : exitCode, signal: nil, reason: reason, startedAt: startedAt,
+            finishedAt: finishedAt)
+    }
+
     /// SIGTERM to the program, SIGKILL to all of the container after `gracePeriod`; returns when gone.
     func terminate(gracePeriod: Duration) async {
         if let program = process.programPID {
@@ -76,20 +90,4 @@ final class ContainerInstance: Sendable {
 /// A containerd-style id: the runtime's name and 64 hex digits.
 func newContainerID() -> String {
     "kubesim://" + (0..<4).map { _ in String(format: "%016llx", UInt64.random(in: .min ... .max)) }.joined()
-}
-
-/// Reads the process tree from /proc.
-enum ProcessTree {
-    static func children(of pid: pid_t) -> [pid_t] {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8) else {
-            return []
-        }
-        return text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-    }
-
-    static func child(of pid: pid_t?) -> pid_t? {
-        guard let pid else { return nil }
-        return children(of: pid).first
-    }
-
 }

@@ -123,17 +123,19 @@ struct LineSplitter {
 
     mutating func append(_ bytes: ArraySlice<UInt8>) -> [[UInt8]] {
         var lines: [[UInt8]] = []
-        for byte in bytes {
-            if byte == UInt8(ascii: "\n") {
-                lines.append(pending)
-                pending.removeAll(keepingCapacity: true)
+        var rest = bytes
+        while !rest.isEmpty {
+            let newline = rest.firstIndex(of: UInt8(ascii: "\n"))
+            let end = min(newline ?? rest.endIndex, rest.startIndex + (limit - pending.count))
+            pending += rest[rest.startIndex..<end]
+            if end == newline {
+                rest = rest[(end + 1)...]
             } else {
-                pending.append(byte)
-                if pending.count >= limit {
-                    lines.append(pending)
-                    pending.removeAll(keepingCapacity: true)
-                }
+                rest = rest[end...]
+                guard pending.count >= limit else { break }
             }
+            lines.append(pending)
+            pending.removeAll(keepingCapacity: true)
         }
         return lines
     }

@@ -2,12 +2,13 @@ import Foundation
 import Synchronization
 
 /// Keeps one container of a pod running as a kubelet does: starts instances, applies the restart policy
-/// with back-off, runs its probes, and posts its status to the pod's board on every change.
+/// with back-off, runs its probes, and posts its status to the pod's board on every change. An init
+/// container runs to success instead: it restarts only after a failure, and never under policy Never.
 final class ContainerSupervisor: Sendable {
     let container: RuntimeContainer
     private let sandbox: PodSandbox
     private let board: PodStatusBoard
-    private let index: Int
+    private let slot: PodStatusBoard.Slot
     private let state: Mutex<State>
 
     private struct State {
@@ -20,21 +21,35 @@ final class ContainerSupervisor: Sendable {
         var loop: Task<Void, Never>?
     }
 
-    init(container: RuntimeContainer, index: Int, sandbox: PodSandbox, board: PodStatusBoard) {
+    /// `waitingFor` is the reason it waits before `launch` (kubelet: PodInitializing while init
+    /// containers run).
+    init(
+        container: RuntimeContainer, slot: PodStatusBoard.Slot, sandbox: PodSandbox, board: PodStatusBoard,
+        waitingFor reason: String = "ContainerCreating"
+    ) {
         self.container = container
-        self.index = index
+        self.slot = slot
         self.sandbox = sandbox
         self.board = board
         let status = RuntimeContainerStatus(
             name: container.name, containerID: "", ready: false, started: false, restartCount: 0,
-            state: .waiting(reason: "ContainerCreating", message: nil), lastState: nil)
+            state: .waiting(reason: reason, message: nil), lastState: nil)
         self.state = Mutex(State(status: status))
-        board.post(status, at: index)
+        board.post(status, at: slot)
     }
 
     func launch() {
         let loop = Task { await self.run() }
         state.withLock { $0.loop = loop }
+    }
+
+    /// Runs the container until it ends for good; true when it ended with exit code 0.
+    func runToCompletion() async -> Bool {
+        launch()
+        await state.withLock { $0.loop }?.value
+        return state.withLock { state in
+            if case .terminated(0, _, _, _, _) = state.status.state { state.stopGracePeriod == nil } else { false }
+        }
     }
 
     /// SIGTERM, then SIGKILL after `gracePeriod`; no restart follows. Returns when the container is gone.
@@ -104,15 +119,16 @@ final class ContainerSupervisor: Sendable {
             if let stopRequested { await instance.terminate(gracePeriod: stopRequested) }
             let probes = Task { await self.probe(instance) }
             let exitCode = await instance.wait()
+            // A probe in flight (an exec probe is a sandbox of its own) ends before the container counts as gone.
             probes.cancel()
+            await probes.value
             let finishedAt = Date()
-            let terminated = RuntimeContainerStatus.State.terminated(
-                exitCode: exitCode, signal: nil, reason: exitCode == 0 ? "Completed" : "Error",
-                startedAt: instance.startedAt, finishedAt: finishedAt)
+            let terminated = instance.terminatedState(exitCode: exitCode, finishedAt: finishedAt)
             guard !isStopping, restartPolicyAllows(exitCode: exitCode) else {
                 update {
                     $0.status.state = terminated
                     $0.status.ready = false
+                    $0.status.started = false
                 }
                 return
             }
@@ -128,6 +144,7 @@ final class ContainerSupervisor: Sendable {
                 $0.previous = instance
                 $0.status.lastState = terminated
                 $0.status.ready = false
+                $0.status.started = false
                 $0.status.state =
                     delay == .zero
                     ? terminated
@@ -143,10 +160,11 @@ final class ContainerSupervisor: Sendable {
     private var isStopping: Bool { state.withLock { $0.stopGracePeriod != nil } }
 
     private func restartPolicyAllows(exitCode: Int32) -> Bool {
+        if case .initContainer = slot { return sandbox.pod.restartPolicy != "Never" && exitCode != 0 }
         switch sandbox.pod.restartPolicy {
-        case "Never": false
-        case "OnFailure": exitCode != 0
-        default: true
+        case "Never": return false
+        case "OnFailure": return exitCode != 0
+        default: return true
         }
     }
 
@@ -154,7 +172,7 @@ final class ContainerSupervisor: Sendable {
     private func update<T>(_ change: (inout State) -> T) -> T {
         state.withLock { state in
             let result = change(&state)
-            board.post(state.status, at: index)
+            board.post(state.status, at: slot)
             return result
         }
     }

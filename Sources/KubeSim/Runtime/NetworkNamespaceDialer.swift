@@ -26,9 +26,12 @@ struct NetworkNamespaceDialer: Sendable {
     }
 }
 
-struct DialError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
+/// Nothing listens on the port inside the pod, or the pod has no network namespace any more; the
+/// message reads like kubelet's (`failed to connect to localhost:5000 inside … connection refused`).
+public struct DialError: Error, CustomStringConvertible {
+    public var message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
 }
 
 private func connectInside(namespace: String, pod: String, port: Int, timeoutMilliseconds: Int32) throws -> Int32 {

@@ -10,6 +10,8 @@ public struct RuntimePod: Sendable, Equatable {
     public var namespace: String
     public var name: String
     public var containers: [RuntimeContainer]
+    /// Run one after the other, each to success, before `containers` start (`spec.initContainers`).
+    public var initContainers: [RuntimeContainer]
     public var volumes: [RuntimeVolume]
     /// "Always", "OnFailure" or "Never".
     public var restartPolicy: String
@@ -17,12 +19,14 @@ public struct RuntimePod: Sendable, Equatable {
 
     public init(
         uid: String, namespace: String, name: String, containers: [RuntimeContainer],
-        volumes: [RuntimeVolume] = [], restartPolicy: String = "Always", terminationGracePeriodSeconds: Int = 30
+        initContainers: [RuntimeContainer] = [], volumes: [RuntimeVolume] = [], restartPolicy: String = "Always",
+        terminationGracePeriodSeconds: Int = 30
     ) {
         self.uid = uid
         self.namespace = namespace
         self.name = name
         self.containers = containers
+        self.initContainers = initContainers
         self.volumes = volumes
         self.restartPolicy = restartPolicy
         self.terminationGracePeriodSeconds = terminationGracePeriodSeconds
@@ -117,12 +121,23 @@ public struct RuntimePodStatus: Sendable, Equatable {
     public var ready: Bool
     public var startTime: Date?
     public var containers: [RuntimeContainerStatus]
+    /// `status.initContainerStatuses`, in `initContainers` order.
+    public var initContainers: [RuntimeContainerStatus]
 
-    public init(phase: String, ready: Bool, startTime: Date?, containers: [RuntimeContainerStatus]) {
+    public init(
+        phase: String, ready: Bool, startTime: Date?, containers: [RuntimeContainerStatus],
+        initContainers: [RuntimeContainerStatus] = []
+    ) {
         self.phase = phase
         self.ready = ready
         self.startTime = startTime
         self.containers = containers
+        self.initContainers = initContainers
+    }
+
+    /// All init containers ran to success (the pod's `Initialized` condition).
+    public var initialized: Bool {
+        initContainers.allSatisfy { if case .terminated(0, _, _, _, _) = $0.state { true } else { false } }
     }
 }
 
@@ -185,7 +200,9 @@ public protocol PodRuntime: Sendable {
         ContainerLogLine
     >
     /// Runs a command inside the container's namespaces and mounts. The returned process's
-    /// stdin/stdout/stderr are pipes the exec handler pumps to and from the WebSocket channels.
+    /// stdin/stdout/stderr are pipes the exec handler pumps to and from the WebSocket channels. With
+    /// `tty`, the command runs on a terminal: stdout carries its output (stderr included, with the
+    /// terminal's line endings), stderr ends at once, and `resize` sets its size.
     func exec(uid: String, container: String, command: [String], tty: Bool) async throws -> ExecProcess
     /// A TCP connection to `port` on 127.0.0.1 inside the pod's network namespace, as a connected
     /// socket file descriptor the caller owns.
@@ -204,4 +221,11 @@ public protocol ExecProcess: Sendable {
     /// The exit status: the exit code, or 128 + signal for a signalled process.
     func wait() async -> Int32
     func terminate()
+    /// Sets the terminal size of a `tty` exec (the resize channel's `{"Width":W,"Height":H}`); nothing
+    /// happens without a terminal.
+    func resize(columns: Int, rows: Int)
+}
+
+extension ExecProcess {
+    public func resize(columns: Int, rows: Int) {}
 }

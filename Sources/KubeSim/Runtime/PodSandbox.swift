@@ -30,9 +30,22 @@ final class PodSandbox: Sendable {
     }
 
     static func start(_ pod: RuntimePod, settings: BubblewrapRuntimeConfiguration) async throws -> PodSandbox {
-        let directory = settings.stateDirectory.appendingPathComponent("pods")
-            .appendingPathComponent("\(pod.namespace)_\(pod.name)_\(pod.uid)").path
+        let directory = settings.stateDirectory.appendingPathComponent("\(pod.namespace)_\(pod.name)_\(pod.uid)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        do {
+            return try await start(pod, settings: settings, directory: directory)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+    }
+
+    private static func start(
+        _ pod: RuntimePod, settings: BubblewrapRuntimeConfiguration, directory: String
+    ) async throws -> PodSandbox {
+        if FileManager.default.fileExists(atPath: "/etc/hosts") {
+            try writeHostsFile(directory + "/hosts", podName: pod.name)
+        }
         let root = RootEntry.host(settings.hostFolders)
         let command = BubblewrapCommand(
             root: root, hostname: pod.name, newNetworkNamespace: true, program: ["sleep", "infinity"])
@@ -72,6 +85,21 @@ final class PodSandbox: Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
+    /// The pod's /etc/hosts, as kubelet manages it: the pod's name is an address of the pod (loopback
+    /// here, the only network a pod has).
+    var hostsFile: String { directory + "/hosts" }
+
+    private static func writeHostsFile(_ path: String, podName: String) throws {
+        let text = """
+            # Kubernetes-managed hosts file (kubesim).
+            127.0.0.1\tlocalhost
+            ::1\tlocalhost ip6-localhost ip6-loopback
+            127.0.0.1\t\(podName)
+
+            """
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
     /// The folder of a container's own files (its /tmp, its logs).
     func containerDirectory(_ name: String) -> String {
         directory + "/containers/" + name
@@ -87,6 +115,9 @@ final class PodSandbox: Sendable {
             BindMount(source: folder + "/tmp", destination: "/tmp", readOnly: false),
             BindMount(source: folder + "/home", destination: "/root", readOnly: false),
         ]
+        if FileManager.default.fileExists(atPath: hostsFile) {
+            binds.append(BindMount(source: hostsFile, destination: "/etc/hosts", readOnly: true))
+        }
         for mount in container.volumeMounts {
             guard mount.mountPath.hasPrefix("/") else {
                 throw RuntimeError(
@@ -99,9 +130,35 @@ final class PodSandbox: Sendable {
             binds.append(
                 BindMount(source: try hostFolder(of: volume), destination: mount.mountPath, readOnly: mount.readOnly))
         }
+        let workingDirectory = container.workingDir ?? "/"
         return BubblewrapCommand(
-            root: root, hostname: pod.name, binds: binds, workingDirectory: container.workingDir ?? "/",
+            root: root, hostname: pod.name, binds: binds,
+            directories: try createWorkingDirectory(workingDirectory, binds: binds), workingDirectory: workingDirectory,
             program: program)
+    }
+
+    /// A container runtime creates a missing working directory: in the volume it belongs to, or in the
+    /// sandbox's own root (the returned `--dir`). Inside the host's read-only folders it must exist.
+    private func createWorkingDirectory(_ path: String, binds: [BindMount]) throws -> [String] {
+        guard path.hasPrefix("/") else {
+            throw RuntimeError("workingDir \"\(path)\" must be an absolute path")
+        }
+        let volume = binds.filter { path == $0.destination || path.hasPrefix($0.destination + "/") }
+            .max { $0.destination.count < $1.destination.count }
+        if let volume {
+            if !volume.readOnly {
+                let inside = volume.source + path.dropFirst(volume.destination.count)
+                try? FileManager.default.createDirectory(atPath: inside, withIntermediateDirectories: true)
+            }
+            return []
+        }
+        let top = "/" + (path.split(separator: "/").first.map(String.init) ?? "")
+        let fixed = root.map { entry in
+            switch entry {
+            case .folder(let path), .symlink(let path, _): path
+            }
+        }
+        return top == "/" || fixed.contains(top) || ["/proc", "/dev", "/run", "/var"].contains(top) ? [] : [path]
     }
 
     /// The environment a container's processes start with: a default PATH and HOME, then the spec's env.

@@ -47,8 +47,16 @@ struct Prober: Sendable {
                 return false
             }
             try? process.stdin.close()
-            let status = await process.sandbox.wait(timeout: timeout)
-            if status == nil { process.terminate() }
+            let status = await withTaskCancellationHandler {
+                await process.sandbox.wait(timeout: timeout)
+            } onCancel: {
+                process.terminate()
+            }
+            if status == nil {
+                // Too slow counts as a failure; the probe's processes go (and are reaped) now.
+                process.terminate()
+                _ = await process.wait()
+            }
             return status == 0
         }
     }

@@ -1,30 +1,46 @@
+import CKubeSimSys
 import Foundation
+import Synchronization
 
 /// A bubblewrap sandbox with a pid namespace of its own: bubblewrap (kubesim's child), and its init,
 /// pid 1 of the namespace, which runs the program as pid 2. When the init dies, the kernel kills every
 /// process of the namespace. bubblewrap exits as soon as the program does, possibly before its init has
-/// finished, so waiting for the sandbox waits for the init too.
+/// finished, so waiting for the sandbox waits for the init too; kubesim, the child subreaper, then
+/// inherits the init and reaps it (no zombie is left to an init process that may never reap).
 final class SandboxProcess: Sendable {
     let bubblewrap: ChildProcess
     /// The init's pid in kubesim's namespace, from bubblewrap's `--info-fd` report.
     let initPID: pid_t?
+    /// When the init started (so that a reused pid is not taken for it).
+    private let initStart: UInt64?
+    /// Waits for the init once for every caller of `wait`.
+    private let initGone = Mutex<Task<Void, Never>?>(nil)
 
     private init(bubblewrap: ChildProcess, initPID: pid_t?) {
         self.bubblewrap = bubblewrap
         self.initPID = initPID
+        self.initStart = initPID.flatMap { ProcessTree.status(of: $0)?.start }
     }
 
-    /// Starts `command`; `stdio` are the program's stdin, stdout and stderr (-1: /dev/null).
+    /// Makes this process adopt the orphans among its descendants (PR_SET_CHILD_SUBREAPER), so that a
+    /// sandbox's init that outlives its bubblewrap becomes kubesim's child, reaped in `wait`.
+    static func adoptOrphans() {
+        _ = kubesim_become_subreaper()
+    }
+
+    /// Starts `command`; `stdio` are the program's stdin, stdout and stderr (-1: /dev/null); with
+    /// `controllingTerminal`, stdin is a terminal that becomes the session's.
     static func start(
         _ command: BubblewrapCommand, bubblewrapPath: String, environment: [String: String], stdio: [Int32],
-        networkNamespace: Int32? = nil
+        networkNamespace: Int32? = nil, controllingTerminal: Bool = false
     ) async throws -> SandboxProcess {
         let info = try CloseOnExecPipe()
         let bubblewrap: ChildProcess
         do {
             bubblewrap = try await ChildProcess.spawn(
                 executable: bubblewrapPath, arguments: ["--info-fd", "3"] + command.arguments, environment: environment,
-                descriptors: stdio + [info.writeEnd], networkNamespace: networkNamespace)
+                descriptors: stdio + [info.writeEnd], networkNamespace: networkNamespace,
+                controllingTerminal: controllingTerminal)
         } catch {
             close(info.readEnd)
             close(info.writeEnd)
@@ -57,30 +73,72 @@ final class SandboxProcess: Sendable {
 
     /// SIGKILL to the init (every process of the sandbox dies), or to bubblewrap before the init exists.
     func killAll() {
-        if let initPID, !bubblewrap.hasExited, ProcessTree.isAlive(initPID) {
+        if let initPID, !bubblewrap.hasExited, initIsAlive {
             _ = kill(initPID, SIGKILL)
         } else {
             bubblewrap.signal(SIGKILL)
         }
     }
 
+    /// True while the init exists and is not a zombie: an init that has become a zombie has seen every
+    /// process of its namespace die.
+    private var initIsAlive: Bool {
+        guard let initPID, let status = ProcessTree.status(of: initPID) else { return false }
+        return status.start == initStart && status.state != "Z" && status.state != "X"
+    }
+
+    /// Called once bubblewrap has exited: the init is gone, or kubesim's child now (reaped here), or
+    /// another process's (waited for until it is a zombie).
     private func waitForInit() async {
-        guard let initPID else { return }
-        while ProcessTree.isAlive(initPID) {
+        let task = initGone.withLock { task in
+            if let task { return task }
+            let created = Task { await self.reapInit() }
+            task = created
+            return created
+        }
+        await task.value
+    }
+
+    private func reapInit() async {
+        guard let initPID, let status = ProcessTree.status(of: initPID), status.start == initStart else { return }
+        if status.parent == getpid() {
+            await onDedicatedThread("kubesim-reaper") {
+                var code: Int32 = 0
+                while waitpid(initPID, &code, 0) < 0 && errno == EINTR {}
+            }
+            return
+        }
+        while initIsAlive {
             try? await Task.sleep(for: .milliseconds(5))
         }
     }
 }
 
-extension ProcessTree {
-    /// True while `pid` exists and is not a zombie: an init that has become a zombie has seen every
-    /// process of its namespace die (its reaping is up to whoever inherited it).
-    static func isAlive(_ pid: pid_t) -> Bool {
+/// Reads the process tree from /proc.
+enum ProcessTree {
+    static func children(of pid: pid_t) -> [pid_t] {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8) else {
+            return []
+        }
+        return text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    static func child(of pid: pid_t?) -> pid_t? {
+        guard let pid else { return nil }
+        return children(of: pid).first
+    }
+
+    /// The state letter, parent and start time (clock ticks after boot) from /proc/PID/stat.
+    static func status(of pid: pid_t) -> (state: Character, parent: pid_t, start: UInt64)? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let end = stat.lastIndex(of: ")")
-        else { return false }
-        let state = stat[stat.index(after: end)...].dropFirst().first
-        return state != "Z" && state != "X"
+        else { return nil }
+        // After "pid (comm)": state is field 3, ppid field 4, starttime field 22.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 19, let state = fields[0].first, let parent = pid_t(fields[1]),
+            let start = UInt64(fields[19])
+        else { return nil }
+        return (state, parent, start)
     }
 }
 

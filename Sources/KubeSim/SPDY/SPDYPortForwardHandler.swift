@@ -353,3 +353,27 @@ private final class PortForwardUpstreamHandler: ChannelInboundHandler {
         }
     }
 }
+
+extension SPDYPortForwardHandler {
+    /// Serves port-forward on `channel` after a plain `Upgrade: SPDY/3.1` (raw bytes in the pipeline).
+    public static func install(
+        on channel: any Channel, podName: String = "", uid: String = "", dial: @escaping Dial
+    ) async throws {
+        try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.addHandler(
+                SPDYPortForwardHandler(podName: podName, uid: uid, dial: dial))
+        }.get()
+    }
+
+    /// Serves port-forward on `channel` after a WebSocket upgrade to `SPDY/3.1+portforward.k8s.io`, with
+    /// NIO's WebSocket frame codec in the pipeline (frames in and out).
+    public static func installTunneled(
+        on channel: any Channel, podName: String = "", uid: String = "", dial: @escaping Dial
+    ) async throws {
+        try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.addHandlers([
+                WebSocketByteStreamHandler(), SPDYPortForwardHandler(podName: podName, uid: uid, dial: dial),
+            ])
+        }.get()
+    }
+}

@@ -14,7 +14,8 @@ public struct SPDYPortForwardUpgrader: HTTPServerProtocolUpgrader, Sendable {
     private let handler: @Sendable (HTTPRequestHead) -> SPDYPortForwardHandler.Dial?
     private let podName: @Sendable (HTTPRequestHead) -> (name: String, uid: String)
 
-    /// `dial` gives the dial function for the pod a request names (nil refuses); `pod` names it for errors.
+    /// `dial` gives the dial function for the pod a request names, or nil to refuse it (it is asked when
+    /// the response is built and again at the upgrade); `pod` names the pod in error messages.
     public init(
         pod: @escaping @Sendable (HTTPRequestHead) -> (name: String, uid: String) = { _ in ("", "") },
         dial: @escaping @Sendable (HTTPRequestHead) -> SPDYPortForwardHandler.Dial?

@@ -42,6 +42,21 @@ struct RuntimeUnitTests {
         #expect(throws: RuntimeError.self) { try containerProgram(RuntimeContainer(name: "a")) }
     }
 
+    @Test func commandAndArgsExpandEnvReferencesLikeKubelet() throws {
+        let env = ["PORT": "5000", "EMPTY": "", "HOST": "localhost"]
+        #expect(expandReferences("--port=$(PORT)", in: env) == "--port=5000")
+        #expect(expandReferences("$(HOST):$(PORT)", in: env) == "localhost:5000")
+        #expect(expandReferences("$(EMPTY)x", in: env) == "x")
+        #expect(expandReferences("$(UNDEFINED)", in: env) == "$(UNDEFINED)")
+        #expect(expandReferences("$$(PORT)", in: env) == "$(PORT)")
+        #expect(expandReferences("$$$(PORT)", in: env) == "$5000")
+        #expect(expandReferences("$(PORT", in: env) == "$(PORT")
+        #expect(expandReferences("cost: $5 $", in: env) == "cost: $5 $")
+        #expect(expandReferences("echo $HOME", in: env) == "echo $HOME", "shell syntax is left to the shell")
+        let container = RuntimeContainer(name: "a", command: ["sh", "-c"], args: ["serve --port $(PORT)"], env: env)
+        #expect(try containerProgram(container) == ["sh", "-c", "serve --port 5000"])
+    }
+
     @Test func backOffDoublesFromTheBaseUpToTheMaximum() {
         let settings = BubblewrapRuntimeConfiguration(stateDirectory: URL(fileURLWithPath: "/tmp"))
         let delays = (0..<8).map { settings.backOff(beforeRestart: $0) }
@@ -75,6 +90,11 @@ struct RuntimeUnitTests {
         #expect(podPhase([done, failed], restartPolicy: "Never") == "Failed")
         #expect(podPhase([done], restartPolicy: "OnFailure") == "Succeeded")
         #expect(podPhase([done], restartPolicy: "Always") == "Running")
+        // Init containers first: Pending until all succeeded; one failed for good fails the pod.
+        #expect(podPhase([creating], initContainers: [done, running], restartPolicy: "Always") == "Pending")
+        #expect(podPhase([running], initContainers: [done, done], restartPolicy: "Always") == "Running")
+        #expect(podPhase([creating], initContainers: [failed], restartPolicy: "Never") == "Failed")
+        #expect(podPhase([creating], initContainers: [backingOff], restartPolicy: "OnFailure") == "Pending")
     }
 
     @Test func logTimestampsHaveNineFractionDigitsAndParseBack() throws {

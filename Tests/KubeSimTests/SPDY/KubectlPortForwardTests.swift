@@ -17,21 +17,23 @@ struct KubectlPortForwardTests {
         let fixture = try RuntimeFixture()
         let marker = UUID().uuidString
         let site = try fixture.hostFolder("site", files: ["index.txt": "first \(marker)\n"])
-        let pod = httpServerPod(uid: "pf-\(tunnel)", folder: site)
+        var pod = httpServerPod(uid: "pf-\(tunnel)", folder: site)
+        pod.containers.append(RuntimeContainer(name: "echo", command: ["python3", "-c", Self.echoServer]))
         try await fixture.runtime.start(pod)
         try await fixture.waitFor(pod.uid, "Ready") { $0.ready }
         let runtime = fixture.runtime
-        let server = try await PortForwardTestServer.start(podName: "web", uid: pod.uid, tunnel: tunnel) { port in
-            try await runtime.dial(uid: pod.uid, port: port)
+        let uid = pod.uid
+        let server = try await PortForwardTestServer.start(podName: "web", uid: uid, tunnel: tunnel) { port in
+            try await runtime.dial(uid: uid, port: port)
         }
         let kubectl = try KubectlProcess(
             [
                 "--kubeconfig", try server.kubeconfig(in: fixture.folder), "--cache-dir",
                 fixture.folder.path + "/cache",
-                "port-forward", "pod/web", "0:5000", "0:5999",
+                "port-forward", "pod/web", "0:5000", "0:5999", "0:6000",
             ])
         defer { kubectl.stop() }
-        let ports = try await kubectl.forwardedPorts(count: 2)
+        let ports = try await kubectl.forwardedPorts(count: 3)
         let local = try #require(ports[5000])
 
         #expect(await httpGet(try await hostConnect(local), path: "/index.txt") == "first \(marker)\n")
@@ -43,6 +45,27 @@ struct KubectlPortForwardTests {
         let both = try await [one, two]
         #expect(both == ["changed \(marker)\n", "changed \(marker)\n"])
 
+        // A large body crosses intact (no SPDY flow control on either side, TCP back-pressure only).
+        var state: UInt32 = 12345
+        let bytes = [UInt8](unsafeUninitializedCapacity: 1 << 22) { buffer, count in
+            for index in 0..<buffer.count {
+                state = state &* 1_103_515_245 &+ 12345
+                buffer[index] = 97 + UInt8((state >> 16) % 26)
+            }
+            count = buffer.count
+        }
+        let big = String(decoding: bytes, as: UTF8.self)
+        try Data(bytes).write(to: URL(fileURLWithPath: site + "/big.txt"))
+        let started = ContinuousClock.now
+        let fetched = await httpGet(try await hostConnect(local), path: "/big.txt")
+        let took = ContinuousClock.now - started
+        #expect(fetched.count == big.count && fetched == big)
+        print("kubectl port-forward (\(tunnel ? "WebSocket tunnel" : "plain SPDY")): 4 MiB in \(took)")
+
+        // 4 MiB up and back through an echo server in the pod, the end of input passed on both ways.
+        let echoed = try await echo(bytes, through: try #require(ports[6000]))
+        #expect(echoed.count == bytes.count && echoed == bytes)
+
         // Nothing listens on 5999 in the pod: kubectl reports the error stream's text.
         let refused = try #require(ports[5999])
         #expect(await httpGet(try await hostConnect(refused), path: "/") == "")
@@ -52,6 +75,47 @@ struct KubectlPortForwardTests {
         #expect(upgrades.hasPrefix(tunnel ? "websocket" : "spdy"), "upgrades: \(upgrades)")
         await server.stop()
         await fixture.tearDown()
+    }
+}
+
+extension KubectlPortForwardTests {
+    /// Echoes each connection until its input ends, then closes it.
+    static let echoServer = """
+        import socket, threading
+        server = socket.create_server(("127.0.0.1", 6000))
+        def serve(connection):
+            while data := connection.recv(65536):
+                connection.sendall(data)
+            connection.close()
+        while True:
+            threading.Thread(target=serve, args=(server.accept()[0],), daemon=True).start()
+        """
+
+    /// Sends `bytes` to 127.0.0.1:`port`, half-closes, and returns everything read until the end.
+    func echo(_ bytes: [UInt8], through port: Int) async throws -> [UInt8] {
+        let fd = try await hostConnect(port)
+        async let sent: Void = onDedicatedThread("test-send") {
+            var offset = 0
+            while offset < bytes.count {
+                let count = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                guard count > 0 else { break }
+                offset += count
+            }
+            shutdown(fd, Int32(SHUT_WR))
+        }
+        let received = await onDedicatedThread("test-receive") { () -> [UInt8] in
+            var received: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = recv(fd, &chunk, chunk.count, 0)
+                guard count > 0 else { break }
+                received += chunk[0..<count]
+            }
+            return received
+        }
+        await sent
+        close(fd)
+        return received
     }
 }
 

@@ -42,11 +42,9 @@ final class PortForwardTestServer: Sendable {
                     },
                     upgradePipelineHandler: { channel, _ in
                         upgrades.append("websocket ")
-                        return channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandlers([
-                                WebSocketByteStreamHandler(),
-                                SPDYPortForwardHandler(podName: podName, uid: uid, dial: dial),
-                            ])
+                        return channel.eventLoop.makeFutureWithTask {
+                            try await SPDYPortForwardHandler.installTunneled(
+                                on: channel, podName: podName, uid: uid, dial: dial)
                         }
                     })
                 let spdy = SPDYPortForwardUpgrader(pod: { _ in (podName, uid) }) { head in

@@ -19,11 +19,13 @@ struct SPDYPortForwardHandlerTests {
         private var received = ByteBuffer()
 
         init(
-            podName: String = "", uid: String = "", dial: @escaping SPDYPortForwardHandler.Dial
+            podName: String = "", uid: String = "", streamCreationTimeout: TimeAmount = .seconds(30),
+            dial: @escaping SPDYPortForwardHandler.Dial
         ) async throws {
             channel = try await NIOAsyncTestingChannel { channel in
                 try channel.pipeline.syncOperations.addHandler(
-                    SPDYPortForwardHandler(podName: podName, uid: uid, dial: dial))
+                    SPDYPortForwardHandler(
+                        podName: podName, uid: uid, streamCreationTimeout: streamCreationTimeout, dial: dial))
             }
             try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1))
         }
@@ -101,6 +103,20 @@ struct SPDYPortForwardHandlerTests {
             Self.dataOn(5, frames)
                 == "error forwarding port 5999 to pod web, uid u-1: failed to connect to localhost:5999: connection refused"
         )
+        try await client.channel.close()
+    }
+
+    @Test func aLoneStreamTimesOutWithAnError() async throws {
+        let client = try await Client(streamCreationTimeout: .milliseconds(50)) { _ in
+            throw DialError(message: "unused")
+        }
+        try await client.send(
+            .synStream(
+                streamID: 1, associatedTo: 0, priority: 0, flags: 0,
+                headers: ["streamtype": "error", "port": "5000", "requestid": "0"]))
+        await client.channel.testingEventLoop.advanceTime(by: .milliseconds(60))
+        let frames = try await client.receive { Self.finished(1, $0) }
+        #expect(Self.dataOn(1, frames).hasSuffix("request=0) timed out waiting for streams"))
         try await client.channel.close()
     }
 
