@@ -191,3 +191,15 @@ import Testing
         }
     }
 }
+
+extension ClientTLSTests {
+    @Test func requestsReuseOneKeptAliveConnection() async throws {
+        try await withServer(handler: FakeAPI.handler()) { server in
+            let fixture = try KubeConfigFixture(
+                server: server.url, cluster: ["certificate-authority: \(pki.caCert.path)"], in: folder)
+            let client = try fixture.client()
+            for _ in 0..<5 { _ = try await client.serverVersion() }
+            #expect(server.connections.current == 1)
+        }
+    }
+}

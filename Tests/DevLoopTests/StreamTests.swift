@@ -124,3 +124,17 @@ import Testing
         }
     }
 }
+
+extension StreamTests {
+    @Test func aCommandThatCannotStartIsAnExecError() async throws {
+        try await withExecServer(supported: ["v5.channel.k8s.io"]) { client in
+            do {
+                _ = try await PodExec(client: client).run(
+                    ExecRequest(namespace: "dev", pod: "web", command: ["/no/such/program"]))
+                Issue.record("a missing program ran")
+            } catch let error as KubeClientError {
+                #expect("\(error)".hasPrefix("exec failed: cannot run"))
+            }
+        }
+    }
+}

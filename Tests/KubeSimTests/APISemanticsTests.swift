@@ -140,3 +140,29 @@ import Testing
         await second.stop()
     }
 }
+
+extension APISemanticsTests {
+    /// Logs and exec of a container that has not started are refused with 400, as by a kubelet.
+    @Test func streamsOfAWaitingContainerAreRefused() async throws {
+        let server = try await KubeSimServer.start(
+            directory: temporaryDirectory("waiting"), runtime: HostProcessRuntime(startsContainers: false))
+        let curl = Curl(server: server)
+        let pod =
+            #"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"slow"},"spec":{"containers":[{"name":"app","image":"x"}]}}"#
+        let (created, _) = try await curl.request("POST", "/api/v1/namespaces/default/pods", body: pod)
+        #expect(created == 201)
+        let (code, status) = try await curl.request("GET", "/api/v1/namespaces/default/pods/slow/log")
+        #expect(code == 400)
+        #expect(status["message"] == "container \"app\" in pod \"slow\" is waiting to start: ContainerCreating")
+        let (previous, _) = try await curl.request("GET", "/api/v1/namespaces/default/pods/slow/log?previous=true")
+        #expect(previous == 400)
+        let (wrong, invalid) = try await curl.request("GET", "/api/v1/namespaces/default/pods/slow/log?container=nope")
+        #expect(wrong == 400)
+        #expect(invalid["message"] == "container nope is not valid for pod slow")
+        let (exec, refused) = try await curl.request(
+            "GET", "/api/v1/namespaces/default/pods/slow/exec?command=true&stdout=true")
+        #expect(exec == 400)
+        #expect(refused["message"]?.stringValue?.contains("container not found") == true)
+        await server.stop()
+    }
+}

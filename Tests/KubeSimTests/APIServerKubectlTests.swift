@@ -62,6 +62,8 @@ import Testing
         #expect(tables.stdout.contains("80/TCP"))
         let describe = try await kubectl.run(["describe", "deploy", "web", "-n", "shop"])
         #expect(describe.stdout.contains("2 desired | 2 updated | 2 total | 2 available | 0 unavailable"))
+        let canI = try await kubectl.run(["auth", "can-i", "create", "deployments", "-n", "shop"])
+        #expect(canI.stdout == "yes\n", "\(canI.stderr)")
         let rollout = try await kubectl.run(["rollout", "status", "deploy/web", "-n", "shop"])
         #expect(rollout.stdout == "deployment \"web\" successfully rolled out\n")
         let version = try await server.api.get(.deployments, namespace: "shop", name: "web")[
@@ -113,6 +115,37 @@ extension APIServerKubectlTests {
             let all = try await kubectl.run(["get", "rs,pods", "-n", "shop", "--no-headers"])
             return all.stdout.isEmpty
         }
+        await server.stop()
+    }
+}
+
+extension APIServerKubectlTests {
+    /// `kubectl create namespace|configmap|secret|deployment` and `expose` send protobuf bodies.
+    @Test func kubectlCreateSendsProtobuf() async throws {
+        let server = try await KubeSimServer.start(
+            directory: temporaryDirectory("proto"), runtime: HostProcessRuntime())
+        let kubectl = Kubectl(kubeconfig: server.kubeconfigPath)
+        for command in [
+            ["create", "namespace", "made"], ["create", "configmap", "cfg", "-n", "made", "--from-literal=a=1"],
+            ["create", "secret", "generic", "sec", "-n", "made", "--from-literal=p=x"],
+            ["create", "deployment", "app", "-n", "made", "--image=busybox", "--replicas=2", "--", "sleep", "60"],
+            ["expose", "deployment", "app", "-n", "made", "--port=80", "--target-port=5000"],
+        ] {
+            let result = try await kubectl.run(command)
+            #expect(result.status == 0, "\(command): \(result.stderr)")
+        }
+        #expect(try await server.api.get(.configMaps, namespace: "made", name: "cfg")["data"] == ["a": "1"])
+        #expect(try await server.api.get(.secrets, namespace: "made", name: "sec")["data"] == ["p": "eA=="])
+        let service = try await server.api.get(.services, namespace: "made", name: "app")
+        #expect(service[path: ["spec", "ports"]]?.arrayValue?.first?["targetPort"] == 5000)
+        try await eventually("two pods of the deployment") {
+            let pods = try await kubectl.run(["get", "pods", "-n", "made", "-l", "app=app", "--no-headers"])
+            return pods.stdout.components(separatedBy: "Running").count == 3
+        }
+        let container = try await kubectl.run([
+            "get", "deploy", "app", "-n", "made", "-o", "jsonpath={.spec.template.spec.containers[0].command}",
+        ])
+        #expect(container.stdout == #"["sleep","60"]"#)
         await server.stop()
     }
 }

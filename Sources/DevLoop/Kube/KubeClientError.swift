@@ -6,6 +6,8 @@ public enum KubeClientError: Error, Sendable, CustomStringConvertible {
     case credentialPlugin(command: String, detail: String)
     case protocolViolation(String)
     case upgradeRefused(status: Int, detail: String)
+    /// The command could not be started in the container (e.g. executable not found).
+    case execFailed(String)
 
     public var description: String {
         switch self {
@@ -14,6 +16,7 @@ public enum KubeClientError: Error, Sendable, CustomStringConvertible {
         case .protocolViolation(let detail): return "unexpected answer from the API server: \(detail)"
         case .upgradeRefused(let status, let detail):
             return "the API server refused the stream (HTTP \(status)): \(detail)"
+        case .execFailed(let message): return "exec failed: \(message)"
         }
     }
 

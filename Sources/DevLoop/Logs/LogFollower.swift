@@ -16,6 +16,8 @@ public struct LogFollower: Sendable {
     public var pod: String
     public var container: String?
     public var retryDelay: Duration = .milliseconds(300)
+    /// How long to wait for the pod status to show a restart after a container instance's log ended.
+    public var statusLagLimit: Duration = .seconds(5)
 
     public init(client: KubeClient, namespace: String, pod: String, container: String? = nil) {
         self.client = client
@@ -42,41 +44,67 @@ public struct LogFollower: Sendable {
 
     private func follow(emit: (LogLine) -> Void) async throws {
         var cursor = LogCursor()
-        var restarts = try await restartCount()
+        var known = try await restartCount()
         while true {
             try Task.checkCancellation()
+            var instanceEnded = false
             do {
-                try await read(follow: true, previous: false, cursor: &cursor, emit: emit)
+                let stream = try await open(follow: true, previous: false, after: cursor.last)
+                // The request may have reached an instance newer than the one followed so far: then the
+                // old instance's tail (previous=true) must come first, before any line of this stream.
+                let now = try await restartCount()
+                if let now, let old = known, now > old {
+                    try? await consume(try await open(follow: false, previous: true, after: cursor.last), &cursor, emit)
+                    known = now
+                    continue
+                }
+                known = known ?? now
+                try await consume(stream, &cursor, emit)
+                // A follow stream that ends cleanly ends with its container instance; a cut one throws.
+                instanceEnded = true
             } catch let error as KubeClientError where error.statusCode == 404 {
                 throw error
-            } catch let error as KubeClientError where error.statusCode == 400 {
-                // The container is waiting to (re)start: nothing to read yet.
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                // A cut stream: resume below.
+                // A cut stream, or 400 while the container waits to (re)start: resume below.
             }
-            let now = try? await restartCount()
-            if let now, let known = restarts, now > known {
-                // The instance we followed died: take what it wrote after our last line, then the new one.
-                try? await read(follow: false, previous: true, cursor: &cursor, emit: emit)
-                restarts = now
-                cursor = LogCursor(continuingAfter: cursor)
+            if let now = await restarted(since: known, wait: instanceEnded) {
+                try? await consume(try await open(follow: false, previous: true, after: cursor.last), &cursor, emit)
+                known = now
                 continue
             }
-            if restarts == nil { restarts = now }
             try await Task.sleep(for: retryDelay)
         }
     }
 
-    private func read(follow: Bool, previous: Bool, cursor: inout LogCursor, emit: (LogLine) -> Void) async throws {
+    /// The restart count once it exceeds `known`, or nil. After an instance ended, the pod's status
+    /// can lag behind the restart: wait for it a while, or the next request would reach the new
+    /// instance while the old one's last lines are still unread.
+    private func restarted(since known: Int?, wait: Bool) async -> Int? {
+        guard let known else { return nil }
+        let deadline = ContinuousClock.now + (wait ? statusLagLimit : .zero)
+        repeat {
+            if let now = try? await restartCount(), now > known { return now }
+            guard wait else { return nil }
+            try? await Task.sleep(for: retryDelay)
+        } while ContinuousClock.now < deadline
+        return nil
+    }
+
+    private func open(follow: Bool, previous: Bool, after last: LogTimestamp?) async throws -> HTTPStreamResponse {
         var query: [(String, String)] = [("timestamps", "true")]
         if follow { query.append(("follow", "true")) }
         if previous { query.append(("previous", "true")) }
         if let container { query.append(("container", container)) }
-        if let last = cursor.last { query.append(("sinceTime", last.sinceTime)) }
+        if let last { query.append(("sinceTime", last.sinceTime)) }
+        return try await client.open("GET", podPath + "/log", query: query)
+    }
+
+    private func consume(_ response: HTTPStreamResponse, _ cursor: inout LogCursor, _ emit: (LogLine) -> Void)
+        async throws
+    {
         cursor.beginResume()
-        let response = try await client.open("GET", podPath + "/log", query: query)
         var splitter = LineSplitter()
         func deliver(_ raw: Data) {
             let text = String(decoding: raw, as: UTF8.self)
@@ -98,14 +126,5 @@ public struct LogFollower: Sendable {
         let statuses = pod[path: "status", "containerStatuses"]?.array ?? []
         let status = container.flatMap { name in statuses.first { $0["name"]?.string == name } } ?? statuses.first
         return status?["restartCount"]?.int
-    }
-}
-
-extension LogCursor {
-    /// A new container instance: its lines are all new, but keep the position so that sinceTime still
-    /// skips what the old instance wrote.
-    init(continuingAfter previous: LogCursor) {
-        self = previous
-        beginResume()
     }
 }

@@ -98,7 +98,7 @@ public struct APIError: Error, Sendable, Equatable {
         APIError(
             code: 415, reason: "UnsupportedMediaType",
             message:
-                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got \(type))"
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (got \(type))"
         )
     }
 

@@ -48,6 +48,18 @@ struct DeploymentController {
         }
         await updateStatus(
             deployment, newSet: current, all: owned.contains { $0.uid == current.uid } ? owned : owned + [current])
+        await pruneHistory(deployment, old: owned.filter { $0.uid != current.uid })
+    }
+
+    /// Scaled-down ReplicaSets beyond `revisionHistoryLimit` go, oldest first.
+    private func pruneHistory(_ deployment: JSON, old: [JSON]) async {
+        let limit = deployment[path: ["spec", "revisionHistoryLimit"]]?.intValue ?? 10
+        let idle = old.filter {
+            $0[path: ["spec", "replicas"]]?.intValue == 0 && ($0[path: ["status", "replicas"]]?.intValue ?? 0) == 0
+        }.sorted { Self.revision($0) > Self.revision($1) }
+        for set in idle.dropFirst(limit) {
+            _ = try? await api.delete(.replicaSets, namespace: set.namespace, name: set.name, options: DeleteOptions())
+        }
     }
 
     static func revision(_ set: JSON) -> Int {

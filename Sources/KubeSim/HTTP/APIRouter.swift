@@ -26,10 +26,14 @@ final class APIRouter: APIResponder {
 
     /// A bearer token from the token file, or a client certificate the TLS layer verified against the CA.
     func user(head: HTTPRequestHead, channel: Channel) async -> String? {
+        // Either authenticator may succeed, as kube-apiserver's union of token and x509 authenticators.
         if let authorization = head.headers.first(name: "authorization") {
             let parts = authorization.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-            return tokens[String(parts[1]).trimmingCharacters(in: .whitespaces)]
+            if parts.count == 2, parts[0].lowercased() == "bearer",
+                let user = tokens[String(parts[1]).trimmingCharacters(in: .whitespaces)]
+            {
+                return user
+            }
         }
         guard let certificate = try? await channel.nioSSL_peerCertificate().get() else { return nil }
         return certificate.subjectName.last { $0.type == .commonName }?.value ?? "kubesim-client"

@@ -163,6 +163,12 @@ extension APIRouter {
     }
 
     static func decodeBody(_ request: HTTPRequest) throws -> JSON {
+        if request.contentType == "application/vnd.kubernetes.protobuf" {
+            return try Protobuf.decodeObject(request.bodyData)
+        }
+        if request.contentType.contains("protobuf") || request.contentType.contains("cbor") {
+            throw APIError.unsupportedMediaType(request.contentType)
+        }
         let data = request.bodyData
         guard !data.isEmpty else { throw APIError.badRequest("the request body is empty") }
         do {

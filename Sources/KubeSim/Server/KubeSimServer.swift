@@ -66,7 +66,7 @@ public final class KubeSimServer: Sendable {
         let tokenFile = TokenFile(url: directory.appendingPathComponent("tokens.csv"))
         try tokenFile.ensure()
         let tokens = try tokenFile.load()
-        let store = ObjectStore(persistence: StorePersistence(file: directory.appendingPathComponent("state.json")))
+        let store = try ObjectStore(persistence: StorePersistence(file: directory.appendingPathComponent("state.json")))
         let api = APIService(store: store)
         await NamespaceController.ensureDefaults(api)
         let kubelet = Kubelet(api: api, runtime: runtime)

@@ -30,10 +30,10 @@ public actor ObjectStore {
         }
     }
 
-    public init(persistence: StorePersistence?, historyLimit: Int = 1000) {
+    public init(persistence: StorePersistence?, historyLimit: Int = 1000) throws {
         self.persistence = persistence
         self.historyLimit = historyLimit
-        if let saved = persistence?.load() {
+        if let saved = try persistence?.load() {
             resourceVersion = saved.resourceVersion
             for object in saved.objects { objects[object.key] = object.object }
         }

@@ -11,8 +11,19 @@ public struct StorePersistence: Sendable {
 
     public init(file: URL) { self.file = file }
 
-    func load() -> Saved? {
-        guard let data = try? Data(contentsOf: file), let state = try? JSON.parse(data) else { return nil }
+    /// nil when there is no state yet; throws, naming the file, when it cannot be read back (rather than
+    /// starting empty and overwriting it).
+    func load() throws -> Saved? {
+        guard FileManager.default.fileExists(atPath: file.path) else { return nil }
+        let state: JSON
+        do {
+            state = try JSON.parse(try Data(contentsOf: file))
+        } catch {
+            throw KubeSimError.configuration("\(file.path): not a readable kubesim state file: \(error)")
+        }
+        guard state["objects"]?.arrayValue != nil, state["resourceVersion"]?.intValue != nil else {
+            throw KubeSimError.configuration("\(file.path): not a kubesim state file (no objects or resourceVersion)")
+        }
         let version = Int64(state["resourceVersion"]?.intValue ?? 0)
         var objects: [(key: ObjectKey, object: JSON)] = []
         for entry in state["objects"]?.arrayValue ?? [] {

@@ -38,12 +38,19 @@ struct ExecSession: Sendable {
             stdin ? try? await DescriptorChannels.writing(process.stdin.fileDescriptor, on: channel.eventLoop) : nil
         try? process.stdin.close()
         let input = Task {
+            // Closing a channel drops its queued writes: stdin's end waits for the last write.
+            var lastWrite: EventLoopFuture<Void>?
             for await frame in frames where frame.opcode == .binary || frame.opcode == .text {
                 var data = frame.data
                 guard let number = data.readInteger(as: UInt8.self) else { continue }
                 switch number {
-                case 0: writer?.writeAndFlush(data, promise: nil)
-                case 255 where version5: writer?.close(promise: nil)
+                case 0: lastWrite = writer?.writeAndFlush(data)
+                case 255 where version5:
+                    if let writer {
+                        (lastWrite ?? writer.eventLoop.makeSucceededVoidFuture()).whenComplete { _ in
+                            writer.close(promise: nil)
+                        }
+                    }
                 default: break
                 }
             }

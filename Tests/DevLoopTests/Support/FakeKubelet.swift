@@ -30,11 +30,17 @@ final class FakeExecSession: TestWebSocketBehavior, @unchecked Sendable {
         process.standardError = stderr
         socket.send(Data([1]))
         do {
+            // A kubelet cannot start a missing program at all: no exit code, an error Status.
+            if let program = command.first, program.hasPrefix("/"), !FileManager.default.fileExists(atPath: program) {
+                throw CocoaError(.fileNoSuchFile)
+            }
             try process.run()
         } catch {
             socket.send(
                 Data([3])
-                    + Data(#"{"status":"Failure","message":"cannot run \#(command)","reason":"InternalError"}"#.utf8))
+                    + Data(
+                        #"{"status":"Failure","message":"cannot run \#(command.joined(separator: " "))","reason":"InternalError"}"#
+                            .utf8))
             socket.close()
             return
         }

@@ -73,6 +73,8 @@ struct TestWebSocket: Sendable {
 /// an optional required client certificate; optional WebSocket routes.
 final class TestHTTPSServer: Sendable {
     let port: Int
+    /// TCP connections accepted so far: shows whether clients keep connections alive.
+    let connections = Locked(0)
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
 
@@ -96,10 +98,12 @@ final class TestHTTPSServer: Sendable {
         }
         group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let context = sslContext
+        let accepted = connections
         channel = try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                accepted.withLock { $0 += 1 }
+                return channel.eventLoop.makeCompletedFuture {
                     if let context {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
                     }

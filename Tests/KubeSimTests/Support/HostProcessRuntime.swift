@@ -14,7 +14,11 @@ final class HostProcessRuntime: PodRuntime, @unchecked Sendable {
     /// Pod uid → host port that `dial` connects to, whatever port is asked for.
     var portMap: [Int: Int] = [:]
 
-    init() {
+    /// false: pods are accepted but never reported started (their containers wait forever).
+    let startsContainers: Bool
+
+    init(startsContainers: Bool = true) {
+        self.startsContainers = startsContainers
         (statusUpdates, updates) = AsyncStream.makeStream()
     }
 
@@ -22,6 +26,7 @@ final class HostProcessRuntime: PodRuntime, @unchecked Sendable {
 
     func start(_ pod: RuntimePod) async throws {
         lock.withLock { pods[pod.uid] = pod }
+        guard startsContainers else { return }
         let now = Date()
         let containers = pod.containers.map { container in
             RuntimeContainerStatus(
@@ -55,6 +60,7 @@ final class HostProcessRuntime: PodRuntime, @unchecked Sendable {
     func logLines(uid: String, container: String, previous: Bool, follow: Bool) throws -> AsyncStream<ContainerLogLine>
     {
         let key = "\(uid)/\(container)"
+        if previous { throw TestFailure("no previous instance of \(container)") }
         return lock.withLock {
             let (stream, continuation) = AsyncStream<ContainerLogLine>.makeStream()
             for line in logs[key] ?? [] { continuation.yield(line) }

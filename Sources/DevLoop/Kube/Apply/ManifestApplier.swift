@@ -46,6 +46,7 @@ public struct ManifestApplier: Sendable {
         } catch {
             throw ManifestError.invalid(source: source, document: 1, detail: "not valid YAML: \(error)")
         }
+        if documents.isEmpty { throw ManifestError.invalid(source: source, document: 1, detail: "contains no objects") }
         for (index, document) in documents.enumerated() {
             let missing = ["apiVersion", "kind"].filter { document[$0]?.string?.isEmpty ?? true }
             let name = document[path: "metadata", "name"]?.string ?? ""
@@ -87,21 +88,34 @@ public struct ManifestApplier: Sendable {
             }
         }
         let path = type.collectionPath(namespace: namespace) + "/" + QueryEncoding.escape(name)
-        let before = try await currentVersion(path)
+        let before = try await current(path)
         let response = try await client.send(
             "PATCH", path, query: [("fieldManager", Self.fieldManager), ("force", "true")], body: try body.encoded(),
             contentType: "application/apply-patch+yaml")
-        let after = try JSONValue.decode(response.body)[path: "metadata", "resourceVersion"]?.string
+        let after = try JSONValue.decode(response.body)
         let outcome: AppliedObject.Outcome =
-            before == nil ? .created : (before == after ? .unchanged : .configured)
+            before == nil ? .created : (Self.sameDesiredState(before!, after) ? .unchanged : .configured)
         return AppliedObject(kind: kind, name: name, namespace: namespace, outcome: outcome)
     }
 
-    private func currentVersion(_ path: String) async throws -> String? {
+    private func current(_ path: String) async throws -> JSONValue? {
         do {
-            return try await client.get(path)[path: "metadata", "resourceVersion"]?.string
+            return try await client.get(path)
         } catch let error as KubeClientError where error.statusCode == 404 {
             return nil
+        }
+    }
+
+    /// Whether an apply changed what the user declares. The resourceVersion alone is not enough:
+    /// controllers write status between our read and our apply (a Deployment rolling out) without
+    /// touching the spec, whose changes show in metadata.generation.
+    static func sameDesiredState(_ before: JSONValue, _ after: JSONValue) -> Bool {
+        if before[path: "metadata", "resourceVersion"] == after[path: "metadata", "resourceVersion"] { return true }
+        guard let generation = before[path: "metadata", "generation"],
+            generation == after[path: "metadata", "generation"]
+        else { return false }
+        return ["labels", "annotations", "ownerReferences", "finalizers"].allSatisfy {
+            before[path: "metadata", $0] == after[path: "metadata", $0]
         }
     }
 }

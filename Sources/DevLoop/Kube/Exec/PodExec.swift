@@ -99,7 +99,11 @@ struct ExecSession {
                 switch channel {
                 case 1: stdout.append(payload)
                 case 2: stderr.append(payload)
-                case 3 where !payload.isEmpty: status = try? JSONValue.decode(Data(payload))
+                case 3 where !payload.isEmpty:
+                    // JSON Status in v4/v5; older protocols sent the error as plain text.
+                    status =
+                        (try? JSONValue.decode(Data(payload)))
+                        ?? .object(["message": .string(String(decoding: payload, as: UTF8.self))])
                 default: break
                 }
             }
@@ -121,8 +125,7 @@ struct ExecSession {
         {
             return code
         }
-        throw KubeClientError.protocolViolation(
-            "exec failed: \(status["message"]?.string ?? "the command could not be run")")
+        throw KubeClientError.execFailed(status["message"]?.string ?? "the command could not be run")
     }
 }
 

@@ -6,10 +6,15 @@ import Yams
 enum YAMLDocuments {
     /// Every non-empty document of a multi-document YAML text.
     static func parse(_ text: String) throws -> [JSONValue] {
-        try Yams.compose_all(yaml: text).compactMap { node in
+        var documents = try Yams.compose_all(yaml: text)
+        var values: [JSONValue] = []
+        while let node = documents.next() {
             let value = JSONValue(node: node)
-            return value == .null ? nil : value
+            if value != .null { values.append(value) }
         }
+        // The sequence stops at a syntax error instead of throwing it.
+        if let error = documents.error { throw error }
+        return values
     }
 
     static func parseOne(_ text: String) throws -> JSONValue {

@@ -1,0 +1,100 @@
+import DevLoop
+import Foundation
+import KubeSim
+import Testing
+
+/// A kubesim started for one test (fast restart back-off so restart tests take seconds), a client for
+/// it, and helpers to apply manifests and wait.
+struct KubeSimFixture {
+    let server: KubeSimServer
+    let client: KubeClient
+    let directory: URL
+
+    static func start() async throws -> KubeSimFixture {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "devloop-kubesim-\(UUID().uuidString.prefix(8))")
+        let runtime = BubblewrapPodRuntime(
+            configuration: BubblewrapRuntimeConfiguration(
+                stateDirectory: directory.appendingPathComponent("pods"), backOffBase: .seconds(1),
+                backOffMax: .seconds(2)))
+        let server = try await KubeSimServer.start(directory: directory, runtime: runtime)
+        let config = try KubeClientConfig.load(
+            loader: KubeConfigLoader(environment: [:], explicitPath: server.kubeconfigPath))
+        return KubeSimFixture(server: server, client: KubeClient(config: config), directory: directory)
+    }
+
+    static func run(_ body: (KubeSimFixture) async throws -> Void) async throws {
+        let fixture = try await start()
+        do {
+            try await body(fixture)
+        } catch {
+            await fixture.stop()
+            throw error
+        }
+        await fixture.stop()
+    }
+
+    func stop() async {
+        await server.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    @discardableResult
+    func apply(_ yaml: String) async throws -> [AppliedObject] {
+        try await ManifestApplier(client: client).apply(yaml: yaml, source: "test manifest")
+    }
+
+    /// A namespace and a one-container pod running `command`.
+    static func podManifest(
+        namespace: String, name: String, command: String, volumes: String = "", mounts: String = ""
+    ) -> String {
+        """
+        apiVersion: v1
+        kind: Namespace
+        metadata:
+          name: \(namespace)
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: \(name)
+          namespace: \(namespace)
+        spec:
+          restartPolicy: Always
+          containers:
+          - name: app
+            image: devloop/test
+            command: ["sh", "-c", \(jsonString(command))]
+        \(mounts)
+        \(volumes)
+        """
+    }
+
+    static func jsonString(_ text: String) -> String {
+        String(decoding: try! JSONEncoder().encode(text), as: UTF8.self)
+    }
+
+    func waitForRunningPod(_ namespace: String, _ name: String, timeout: Duration = .seconds(30)) async throws {
+        try await waitUntil("pod \(namespace)/\(name) is Ready", timeout: timeout) {
+            let pod = try? await client.get("/api/v1/namespaces/\(namespace)/pods/\(name)")
+            return Self.isReady(pod)
+        }
+    }
+
+    static func isReady(_ pod: JSONValue?) -> Bool {
+        (pod?[path: "status", "conditions"]?.array ?? []).contains {
+            $0["type"]?.string == "Ready" && $0["status"]?.string == "True"
+        }
+    }
+}
+
+/// Polls until `condition` holds; fails the test loudly when it does not within `timeout`.
+func waitUntil(_ what: String, timeout: Duration, _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    Issue.record("timed out after \(timeout) waiting until \(what)")
+    throw CancellationError()
+}
