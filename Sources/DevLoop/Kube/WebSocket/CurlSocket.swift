@@ -35,7 +35,7 @@ final class CurlSocket: @unchecked Sendable {
         try easy.configureConnection(url: url, tls: tls, connectTimeout: timeout)
         try easy.set(CURLOPT_CONNECT_ONLY, 1)
         let code = curl_easy_perform(easy.handle)
-        guard code == CCurl.CURLE_OK else { throw easy.error(for: code) }
+        guard code == CURLE_OK else { throw easy.error(for: code) }
         guard let socket = easy.activeSocket else {
             throw CurlError(code: -1, detail: "libcurl gave no socket for the stream connection")
         }
@@ -46,8 +46,8 @@ final class CurlSocket: @unchecked Sendable {
         var received = 0
         let code = curl_easy_recv(easy.handle, readBuffer, Self.readSize, &received)
         switch code {
-        case CCurl.CURLE_OK: return received == 0 ? .closed : .data(Data(bytes: readBuffer, count: received))
-        case CCurl.CURLE_AGAIN: return .wouldBlock
+        case CURLE_OK: return received == 0 ? .closed : .data(Data(bytes: readBuffer, count: received))
+        case CURLE_AGAIN: return .wouldBlock
         default: throw easy.error(for: code)
         }
     }
@@ -57,8 +57,8 @@ final class CurlSocket: @unchecked Sendable {
         var sent = 0
         let code = curl_easy_send(easy.handle, bytes.storage.baseAddress! + bytes.offset, bytes.remaining, &sent)
         switch code {
-        case CCurl.CURLE_OK: bytes.offset += sent
-        case CCurl.CURLE_AGAIN: break
+        case CURLE_OK: bytes.offset += sent
+        case CURLE_AGAIN: break
         default: throw easy.error(for: code)
         }
         return bytes.remaining == 0
