@@ -7,8 +7,8 @@ struct DevLoopCommand: AsyncParsableCommand {
         commandName: "devloop",
         abstract: "A seconds-long inner loop against Kubernetes: edit, refresh, see the change.",
         discussion: """
-            devloop syncs your sources into a dev pod, restarts its server on change, forwards
-            localhost:8080 to it and streams its logs. It only works in namespaces marked as dev
+            devloop syncs your sources into a dev pod, restarts its server on change, forwards \
+            localhost:8080 to it and streams its logs. It only works in namespaces marked as dev \
             namespaces.
             """,
         version: DevLoopVersion.current,
