@@ -39,7 +39,7 @@ public struct KubeConfigFile: Sendable {
         do {
             root = try YAMLDocuments.parseOne(text)
         } catch {
-            throw KubeConfigError.invalid(file: path, detail: "not valid YAML: \(error)")
+            throw KubeConfigError.invalid(file: path, detail: YAMLErrorDescription.of(error))
         }
         guard root != .null else { return }
         guard root.object != nil else { throw KubeConfigError.invalid(file: path, detail: "not a kubeconfig mapping") }
