@@ -57,8 +57,10 @@ public struct APIStatusError: Error, Sendable, CustomStringConvertible {
             return "unauthorized: the API server did not accept the credentials (\(message)); refresh them "
                 + "(log in again, or check the token, token file or exec plugin of the kubeconfig user)"
         case 403:
+            // Streams need both verbs: which one is checked depends on the server's version.
+            let ask = target.isStream ? "get and create" : verb
             return "forbidden: you may not \(verb) \(what) (\(message)); ask a cluster admin for RBAC permission to "
-                + "\(verb) \(target.resourceWithSubresource)"
+                + "\(ask) \(target.resourceWithSubresource)"
         case 404:
             return "not found: \(what) does not exist (\(message))"
         case 409:
@@ -105,14 +107,17 @@ public struct ResourcePath: Sendable {
         subresource = parts.count > 2 ? parts[2] : nil
     }
 
+    var isStream: Bool { ["exec", "portforward", "attach"].contains(subresource ?? "") }
+
     var resourceWithSubresource: String {
         let full = subresource.map { "\(resource)/\($0)" } ?? resource
         return group.isEmpty ? full : "\(full).\(group)"
     }
 
     func verb(forMethod method: String) -> String {
-        // Streams are upgrades of a GET, but RBAC (and kubectl's docs) call them "create pods/exec".
-        if ["exec", "portforward", "attach"].contains(subresource ?? "") { return "create" }
+        // A WebSocket stream is an upgraded GET, authorized as `get` up to Kubernetes 1.34 (1.35 checks
+        // `create` as well); only SPDY's POST is a plain `create`.
+        if isStream { return method == "GET" ? "get" : "create" }
         switch method {
         case "POST": return "create"
         case "PUT": return "update"
