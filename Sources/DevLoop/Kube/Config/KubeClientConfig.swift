@@ -79,6 +79,7 @@ public struct KubeClientConfig: Sendable {
         let user = merged.users[userName]
         let material = CredentialMaterial(clusterFile: clusterFile, userFile: user?.file ?? clusterFile)
         var tls = TLSSettings(insecureSkipVerify: cluster.insecureSkipTLSVerify, serverName: cluster.tlsServerName)
+        tls.proxyURL = cluster.proxyURL
         var trust = "system trust store"
         if let data = cluster.certificateAuthorityData {
             tls.caPEM = try material.decode(data, field: "clusters[\(clusterName)].certificate-authority-data")

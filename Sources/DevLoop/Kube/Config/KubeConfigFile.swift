@@ -9,6 +9,7 @@ public struct KubeConfigFile: Sendable {
         public var certificateAuthorityData: String?
         public var insecureSkipTLSVerify = false
         public var tlsServerName: String?
+        public var proxyURL: String?
     }
 
     public struct User: Sendable, Equatable {
@@ -52,6 +53,7 @@ public struct KubeConfigFile: Sendable {
             cluster.certificateAuthorityData = try reader.string(entry, "certificate-authority-data", field)
             cluster.insecureSkipTLSVerify = entry["insecure-skip-tls-verify"]?.bool ?? false
             cluster.tlsServerName = try reader.string(entry, "tls-server-name", field)
+            cluster.proxyURL = try reader.string(entry, "proxy-url", field)
             return cluster
         }
         users = try reader.named(root, "users", "user") { entry, field in

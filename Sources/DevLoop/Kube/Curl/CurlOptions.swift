@@ -14,9 +14,11 @@ extension CurlEasy {
             components.host = serverName
             components.port = port
             target = components.url ?? url
-            try setConnectTo("\(serverName):\(port):\(host):\(port)")
+            try setConnectTo("\(URL.bracketed(serverName)):\(port):\(URL.bracketed(host)):\(port)")
         }
         try set(CURLOPT_URL, target.absoluteString)
+        // Always explicit: "" turns off libcurl's own reading of the proxy variables (see ProxySelection).
+        try set(CURLOPT_PROXY, ProxySelection.fromProcess().proxy(for: url, configured: tls.proxyURL) ?? "")
         try set(CURLOPT_NOSIGNAL, 1)
         try set(CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000))
         // Upgrades (exec, port-forward) need HTTP/1.1; one version for all keeps connections shareable.
