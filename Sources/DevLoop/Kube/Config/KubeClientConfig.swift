@@ -96,6 +96,9 @@ public struct KubeClientConfig: Sendable {
         var auth: [String] = []
         if let user = user?.value {
             let field = "users[\(userName)]"
+            if let error = UnsupportedAuth.error(user.unsupported, field: field, file: material.userFile) {
+                throw error
+            }
             if let data = user.clientCertificateData {
                 tls.clientCertificatePEM = try material.decode(
                     data, field: "\(field).client-certificate-data", user: true)

@@ -20,6 +20,9 @@ public struct KubeConfigFile: Sendable {
         public var token: String?
         public var tokenFile: String?
         public var exec: ExecPluginConfig?
+        /// Ways of authenticating devloop does not implement, each as "field (what it means)": using this
+        /// user must fail loudly instead of going anonymous.
+        public var unsupported: [String] = []
     }
 
     public struct Context: Sendable, Equatable {
@@ -67,6 +70,7 @@ public struct KubeConfigFile: Sendable {
             if let exec = entry["exec"], exec != .null {
                 user.exec = try ExecPluginConfig(exec, file: path, field: "\(field).exec", directory: reader.directory)
             }
+            user.unsupported = UnsupportedAuth.fields(of: entry)
             return user
         }
         contexts = try reader.named(root, "contexts", "context") { entry, field in
