@@ -109,7 +109,7 @@ public struct LogFollower: Sendable {
         func deliver(_ raw: Data) {
             let text = String(decoding: raw, as: UTF8.self)
             guard let space = text.firstIndex(of: " "), let timestamp = LogTimestamp(String(text[..<space])) else {
-                return
+                return emit(LogLine(timestamp: "", text: text))  // shown, never dropped, even if unordered
             }
             if cursor.accept(timestamp) {
                 emit(LogLine(timestamp: timestamp.text, text: String(text[text.index(after: space)...])))
