@@ -24,14 +24,14 @@ extension CurlEasy {
         // Upgrades (exec, port-forward) need HTTP/1.1; one version for all keeps connections shareable.
         try set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
         try set(CURLOPT_TCP_KEEPALIVE, 1)
+        // Stands in for libcurl's built-in CAPATH in tests; a kubeconfig CA below overrides it like the real one.
+        if let folder = tls.systemCAPath { try set(CURLOPT_CAPATH, folder) }
         if let ca = tls.caPEM {
             // The kubeconfig's CA is the only one trusted, as in client-go. CAINFO_BLOB replaces only
             // CAINFO: libcurl would still load its built-in CAPATH and trust every public CA as well.
             try set(CURLOPT_CAINFO_BLOB, blob: ca)
             try set(CURLOPT_CAINFO, pointer: nil)
             try set(CURLOPT_CAPATH, pointer: nil)
-        } else if let folder = tls.systemCAPath {
-            try set(CURLOPT_CAPATH, folder)
         }
         if let certificate = tls.clientCertificatePEM {
             try set(CURLOPT_SSLCERT_BLOB, blob: certificate)
