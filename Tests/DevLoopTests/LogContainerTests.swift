@@ -77,6 +77,40 @@ import Testing
         #expect(requests.current == 1)
     }
 
+    /// A pod that has completed (a Job's pod) writes no more: following ends after its last line instead
+    /// of asking again for ever.
+    @Test func followingACompletedPodEnds() async throws {
+        let logRequests = Locked(0)
+        let handler: @Sendable (TestRequest) -> TestResponse = { request in
+            guard request.path.hasSuffix("/log") else {
+                return .json(
+                    #"{"kind":"Pod","spec":{"containers":[{"name":"job"}]},"status":{"phase":"Succeeded","containerStatuses":[{"name":"job","restartCount":0}]}}"#
+                )
+            }
+            logRequests.withLock { $0 += 1 }
+            return TestResponse(
+                headers: [:], chunks: [Data("2026-11-21T22:00:00Z one\n2026-11-21T22:00:01Z two\n".utf8)])
+        }
+        let server = try await TestHTTPSServer(certificates: nil, handler: handler)
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let client = try KubeConfigFixture(server: "http://127.0.0.1:\(server.port)", in: folder).client()
+        var follower = LogFollower(client: client, namespace: "dev", pod: "job-x")
+        follower.retryDelay = .milliseconds(10)
+        let texts = Locked<[String]>([])
+        let ended = Locked(false)
+        let task = Task {
+            for try await line in follower.lines() { texts.withLock { $0.append(line.text) } }
+            ended.withLock { $0 = true }
+        }
+        for _ in 0..<100 where !ended.current { try await Task.sleep(for: .milliseconds(50)) }
+        task.cancel()
+        await server.stop()
+        #expect(ended.current, "the follower still polls a completed pod")
+        #expect(texts.current == ["one", "two"])
+        #expect(logRequests.current == 1)
+    }
+
     @Test func defaultContainerIsTheAnnotatedOneElseTheFirst() throws {
         let annotated = try JSONValue.decode(Data(Self.sidecarPod.utf8))
         #expect(LogFollower.defaultContainer(of: annotated) == "app")

@@ -44,6 +44,13 @@ extension LogFollower {
         return resolved
     }
 
+    /// Whether the pod has finished for good (Succeeded or Failed): its log will not grow any more, so
+    /// following ends instead of asking again every retryDelay.
+    func podCompleted() async -> Bool {
+        guard let pod = try? await client.get("/api/v1/namespaces/\(namespace)/pods/\(pod)") else { return false }
+        return ["Succeeded", "Failed"].contains(pod[path: "status", "phase"]?.string ?? "")
+    }
+
     static func defaultContainer(of pod: JSONValue) -> String? {
         let names = (pod[path: "spec", "containers"]?.array ?? []).compactMap { $0["name"]?.string }
         if let annotated = pod[path: "metadata", "annotations", "kubectl.kubernetes.io/default-container"]?.string,

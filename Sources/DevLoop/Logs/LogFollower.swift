@@ -75,6 +75,7 @@ public struct LogFollower: Sendable {
             } catch {
                 // A cut stream: resume below.
             }
+            if instanceEnded, await podCompleted() { return }
             if let now = await restarted(since: known, wait: instanceEnded) {
                 try? await consume(try await open(follow: false, previous: true, after: cursor.last), &cursor, emit)
                 known = now
