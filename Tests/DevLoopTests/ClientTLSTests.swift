@@ -147,6 +147,35 @@ import Testing
         }
     }
 
+    /// Concurrent requests (a browser's six connections through the port-forward, the doctor's checks)
+    /// share one plugin run, as client-go's mutex does: one `aws eks get-token`, one browser login.
+    @Test func concurrentRequestsShareOneExecPluginRun() async throws {
+        let log = folder.url.appendingPathComponent("runs").path
+        let plugin = try folder.file(
+            "slow-plugin.sh",
+            """
+            #!/bin/sh
+            echo run >> \(log)
+            sleep 1
+            printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"shared"}}'
+            """)
+        chmod(plugin.path, 0o755)
+        try await withServer(handler: FakeAPI.handler(token: { "shared" })) { server in
+            let client = try KubeConfigFixture(
+                server: server.url, cluster: ["certificate-authority: \(pki.caCert.path)"],
+                user: ["exec:", "  apiVersion: client.authentication.k8s.io/v1", "  command: ./slow-plugin.sh"],
+                in: folder
+            ).client()
+            let versions = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<6 { group.addTask { try await client.serverVersion() } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(versions == Array(repeating: "v1.30.0-fake", count: 6))
+            let runs = (try String(contentsOfFile: log, encoding: .utf8)).split(separator: "\n").count
+            #expect(runs == 1, "the plugin ran \(runs) times for 6 concurrent requests")
+        }
+    }
+
     @Test func wrongCAFailsSayingTheCertificateWasNotTrusted() async throws {
         try await withServer(handler: FakeAPI.handler()) { server in
             let fixture = try KubeConfigFixture(

@@ -30,8 +30,8 @@ import Testing
             #expect(report.text().contains("Kubernetes v1.30.0-fake"))
             #expect(
                 report.checks.map(\.name) == [
-                    "reach the API server", "create namespaces", "apply deployments", "exec into pods", "port-forward",
-                    "read logs",
+                    "reach the API server", "create namespaces", "apply deployments", "watch pods", "exec into pods",
+                    "port-forward", "read logs",
                 ])
             #expect(report.json().contains("\"serverVersion\" : \"v1.30.0-fake\""))
         }
@@ -60,6 +60,37 @@ import Testing
             #expect(failed.map(\.name) == ["exec into pods"])
             #expect(failed.first?.detail.contains("create pods/exec in namespace dev") == true)
             #expect(failed.first?.fix?.contains("RoleBinding") == true)
+        }
+    }
+
+    /// Kubernetes up to 1.34 authorizes a WebSocket exec or port-forward as `get`: a Role granting only
+    /// `create` (enough for kubectl's SPDY) must not pass.
+    @Test(arguments: [("get pods exec", "exec into pods"), ("get pods portforward", "port-forward")])
+    func streamsNeedGetAsWellAsCreate(denied: String, check: String) async throws {
+        try await withServer(deny: [denied]) { server, pki, folder in
+            let fixture = try KubeConfigFixture(
+                server: server.url, cluster: ["certificate-authority: \(pki.caCert.path)"], in: folder)
+            let report = await Doctor(loader: KubeConfigLoader(environment: [:], explicitPath: fixture.path.path)).run()
+            #expect(report.exitCode == 1)
+            let failed = report.checks.filter { !$0.ok }
+            #expect(failed.map(\.name) == [check])
+            let resource = denied.split(separator: " ").dropFirst().joined(separator: "/")
+            #expect(failed.first?.detail.contains("not allowed to get \(resource)") == true, "\(report.text())")
+        }
+    }
+
+    /// Apply GETs before it PATCHes and the watcher lists and watches pods: a doctor that passes must
+    /// mean these work too.
+    @Test(arguments: [
+        ("get deployments", "apply deployments"), ("watch pods", "watch pods"), ("list pods", "watch pods"),
+    ])
+    func checksReadsAsWellAsWrites(denied: String, check: String) async throws {
+        try await withServer(deny: [denied]) { server, pki, folder in
+            let fixture = try KubeConfigFixture(
+                server: server.url, cluster: ["certificate-authority: \(pki.caCert.path)"], in: folder)
+            let report = await Doctor(loader: KubeConfigLoader(environment: [:], explicitPath: fixture.path.path)).run()
+            #expect(report.exitCode == 1)
+            #expect(report.checks.filter { !$0.ok }.map(\.name) == [check], "\(report.text())")
         }
     }
 

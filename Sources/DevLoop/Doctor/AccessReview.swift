@@ -20,20 +20,25 @@ public struct AccessRequirement: Sendable {
     public static func devloopNeeds(namespace: String) -> [[AccessRequirement]] {
         [
             [AccessRequirement(title: "create namespaces", verb: "create", group: "", resource: "namespaces")],
-            ["create", "patch"].map {
+            // Apply reads the object first to report created/configured/unchanged.
+            ["get", "create", "patch"].map {
                 AccessRequirement(
                     title: "apply deployments", verb: $0, group: "apps", resource: "deployments", namespace: namespace)
             },
-            [
+            ["get", "list", "watch"].map {
+                AccessRequirement(title: "watch pods", verb: $0, group: "", resource: "pods", namespace: namespace)
+            },
+            // WebSocket streams are authorized as `get` up to Kubernetes 1.34 and also as `create` from 1.35.
+            ["get", "create"].map {
                 AccessRequirement(
-                    title: "exec into pods", verb: "create", group: "", resource: "pods", subresource: "exec",
+                    title: "exec into pods", verb: $0, group: "", resource: "pods", subresource: "exec",
                     namespace: namespace)
-            ],
-            [
+            },
+            ["get", "create"].map {
                 AccessRequirement(
-                    title: "port-forward", verb: "create", group: "", resource: "pods", subresource: "portforward",
+                    title: "port-forward", verb: $0, group: "", resource: "pods", subresource: "portforward",
                     namespace: namespace)
-            ],
+            },
             [
                 AccessRequirement(
                     title: "read logs", verb: "get", group: "", resource: "pods", subresource: "log",

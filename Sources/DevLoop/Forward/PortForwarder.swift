@@ -14,12 +14,16 @@ public final class PortForwarder: Sendable {
     public let remotePort: UInt16
     private let onError: @Sendable (PortForwardError) -> Void
     private let listener: LocalListener
+    /// How long a connection whose client closed its sending side stays open while the pod is silent:
+    /// v4 cannot pass a half-close on, and a client that closed entirely looks the same.
+    private let halfClosedIdle: Duration
 
     /// `localPort` 0 picks a free port; read it from `localPort` afterwards.
     public init(
         client: KubeClient, namespace: String, pod: String, remotePort: UInt16, localPort: UInt16 = 0,
-        onError: @escaping @Sendable (PortForwardError) -> Void
+        halfClosedIdle: Duration = .seconds(10), onError: @escaping @Sendable (PortForwardError) -> Void
     ) throws {
+        self.halfClosedIdle = halfClosedIdle
         self.client = client
         self.namespace = namespace
         self.pod = pod
@@ -41,46 +45,61 @@ public final class PortForwarder: Sendable {
     }
 
     private func carry(_ local: Int32) async {
-        let stream = PortForwardChannels(local: local) { [onError, pod, remotePort] message in
+        let stream = PortForwardChannels(local: local, halfClosedIdle: halfClosedIdle) {
+            [onError, pod, remotePort] message in
             onError(.remote(pod: pod, port: remotePort, message: message))
         }
         let connection: WebSocketConnection
         do {
             connection = try await client.webSocket(
                 "/api/v1/namespaces/\(namespace)/pods/\(pod)/portforward", query: [("ports", String(remotePort))],
-                protocols: ["v4.channel.k8s.io"], handler: { stream.receive($0) })
+                protocols: ["v4.channel.k8s.io"], handler: { stream.receive($0) }, readGate: { stream.acceptsMore })
         } catch {
             onError(.remote(pod: pod, port: remotePort, message: "\(error)"))
             Glibc.close(local)
             return
         }
-        let thread = Thread {
+        // One thread per direction, as kubectl's two copy goroutines: neither waits for the other.
+        let uploaded = DispatchSemaphore(value: 0)
+        let up = Thread {
             stream.pumpLocal(to: connection)
+            uploaded.signal()
+        }
+        let down = Thread {
+            stream.pumpRemote()
+            uploaded.wait()
             connection.waitUntilFinished()
             Glibc.close(local)
         }
-        thread.name = "devloop-port-forward"
-        thread.start()
+        up.name = "devloop-port-forward-up"
+        down.name = "devloop-port-forward-down"
+        up.start()
+        down.start()
     }
 }
 
-/// The two channels of one forwarded connection. `receive` runs on the WebSocket's I/O thread and
-/// writes straight into the local socket (blocking: backpressure); `pumpLocal` runs on its own thread.
+/// The two channels of one forwarded connection. `receive` runs on the WebSocket's I/O thread and only
+/// queues: were it to block on a local client that is busy uploading, the I/O thread could not send that
+/// upload and both would wait for ever. `pumpRemote` writes the queue to the local socket, `pumpLocal`
+/// reads it, each on its own thread; a full queue pauses reading the WebSocket (backpressure).
 final class PortForwardChannels: @unchecked Sendable {
     private let local: Int32
+    private let inbound = InboundQueue(limit: 4 << 20)
+    private let halfClosedIdle: Duration
     private var seenPrefix: Set<UInt8> = []
     private let onRemoteError: @Sendable (String) -> Void
 
     /// `onRemoteError` gets the pod side's message (e.g. nothing listens on the port in the pod).
-    init(local: Int32, onRemoteError: @escaping @Sendable (String) -> Void) {
+    init(local: Int32, halfClosedIdle: Duration, onRemoteError: @escaping @Sendable (String) -> Void) {
+        self.halfClosedIdle = halfClosedIdle
         self.local = local
         self.onRemoteError = onRemoteError
     }
 
     func receive(_ message: Data) {
         guard let channel = message.first else {
-            // The WebSocket ended: wake the local reader; its thread closes the socket afterwards.
-            shutdown(local, Int32(SHUT_RDWR))
+            // The WebSocket ended: `pumpRemote` delivers what is queued, then wakes the local reader.
+            inbound.finish()
             return
         }
         var payload = message.dropFirst()
@@ -91,7 +110,7 @@ final class PortForwardChannels: @unchecked Sendable {
         }
         guard !payload.isEmpty else { return }
         if channel == 0 {
-            writeAll(Data(payload))
+            inbound.push(Data(payload))
         } else if channel == 1 {
             onRemoteError(Self.errorMessage(Data(payload)))
         }
@@ -106,9 +125,17 @@ final class PortForwardChannels: @unchecked Sendable {
         let size = 256 * 1024
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
         defer { buffer.deallocate() }
+        var lastSent: ContinuousClock.Instant?
         while true {
             let count = read(local, buffer, size)
+            if count == 0, let lastSent, !inbound.pushed(after: lastSent) {
+                // The client closed its sending side with its last bytes unanswered (`nc -N`, HTTP/1.0):
+                // it may still read, and v4 cannot pass a half-close on, so keep the stream until the pod
+                // side ends or goes quiet. A client that closes after its answer is not kept waiting.
+                inbound.waitForEnd(idle: halfClosedIdle)
+            }
             guard count > 0 else { break }
+            lastSent = .now
             var message = Data(capacity: count + 1)
             message.append(0)
             message.append(buffer.assumingMemoryBound(to: UInt8.self), count: count)
@@ -121,14 +148,34 @@ final class PortForwardChannels: @unchecked Sendable {
         connection.close()
     }
 
-    private func writeAll(_ data: Data) {
+    /// Whether the WebSocket may read more: false while the local client lags 4 MB behind.
+    var acceptsMore: Bool { inbound.hasRoom }
+
+    /// Writes what the pod sent into the local socket until the WebSocket ends. After a failed write
+    /// (the client went away) the rest is dropped, so that reading goes on until the close.
+    func pumpRemote() {
+        var open = true
+        while let chunk = inbound.pop() {
+            guard open else { continue }
+            open = writeAll(chunk)
+            // The client went away: wake the local reader, which then closes the WebSocket.
+            if !open {
+                inbound.abandon()
+                shutdown(local, Int32(SHUT_RDWR))
+            }
+        }
+        shutdown(local, Int32(SHUT_RDWR))
+    }
+
+    private func writeAll(_ data: Data) -> Bool {
         data.withUnsafeBytes { bytes in
             var offset = 0
             while offset < bytes.count {
                 let written = send(local, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
-                if written <= 0 { return }
+                if written <= 0 { return false }
                 offset += written
             }
+            return true
         }
     }
 }

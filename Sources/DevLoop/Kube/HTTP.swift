@@ -10,6 +10,11 @@ public struct TLSSettings: Sendable, Equatable {
     public var insecureSkipVerify: Bool
     /// Host name expected in the server's certificate (kubeconfig's tls-server-name) instead of the URL's.
     public var serverName: String?
+    /// The folder of trusted CAs when the kubeconfig names none; nil keeps libcurl's built-in one
+    /// (/etc/ssl/certs on Debian). Tests point it at a folder of their own.
+    var systemCAPath: String?
+    /// The cluster's `proxy-url` (http, https or socks5); nil means the proxy variables of the environment.
+    public var proxyURL: String?
 
     public init(
         caPEM: Data? = nil, clientCertificatePEM: Data? = nil, clientKeyPEM: Data? = nil,

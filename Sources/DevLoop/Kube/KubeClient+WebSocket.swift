@@ -4,7 +4,8 @@ extension KubeClient {
     /// Opens a WebSocket stream (exec, port-forward) offering `protocols`; a refused upgrade becomes the
     /// server's Status in words, and a 401 gets one retry with fresh credentials.
     public func webSocket(
-        _ path: String, query: [(String, String)], protocols: [String], handler: (@Sendable (Data) -> Void)? = nil
+        _ path: String, query: [(String, String)], protocols: [String], handler: (@Sendable (Data) -> Void)? = nil,
+        readGate: (@Sendable () -> Bool)? = nil
     ) async throws
         -> WebSocketConnection
     {
@@ -14,7 +15,8 @@ extension KubeClient {
             var upgradeHeaders = headers
             upgradeHeaders["Accept"] = nil
             let outcome = try await WebSocketConnection.connect(
-                url: url(path, query), tls: tls, headers: upgradeHeaders, protocols: protocols, handler: handler)
+                url: url(path, query), tls: tls, headers: upgradeHeaders, protocols: protocols, handler: handler,
+                readGate: readGate)
             switch outcome {
             case .success(let connection):
                 return connection

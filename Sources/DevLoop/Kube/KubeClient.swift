@@ -29,6 +29,7 @@ public final class KubeClient: Sendable {
         contentType: String = "application/json", timeout: TimeInterval? = nil
     ) async throws -> HTTPStreamResponse {
         var retried = false
+        var throttled = 0
         while true {
             let (tls, headers) = try await authenticated(contentType: body == nil ? nil : contentType)
             let request = HTTPRequest(
@@ -40,9 +41,26 @@ public final class KubeClient: Sendable {
                 retried = true
                 continue
             }
+            if throttled < Self.retryAfterLimit, let wait = Self.retryAfter(response) {
+                // API Priority and Fairness (429) or a restarting server (5xx) asked us to come back.
+                throttled += 1
+                try await Task.sleep(for: wait)
+                continue
+            }
             throw KubeClientError.api(
                 APIStatusError(code: response.status, body: errorBody, method: method, path: path))
         }
+    }
+
+    /// How many Retry-After answers one request follows (client-go: 10).
+    static let retryAfterLimit = 10
+
+    /// The wait a 429 or 5xx answer asks for in Retry-After (whole seconds, capped), as client-go obeys it.
+    static func retryAfter(_ response: HTTPStreamResponse) -> Duration? {
+        guard response.status == 429 || response.status >= 500,
+            let seconds = response.headers["retry-after"].flatMap({ Int($0) }), seconds >= 0
+        else { return nil }
+        return .seconds(min(seconds, 30))
     }
 
     public func get(_ path: String, query: [(String, String)] = [], timeout: TimeInterval = 60) async throws

@@ -35,19 +35,33 @@ public struct APIStatusError: Error, Sendable, CustomStringConvertible {
     public var causes: [(field: String, message: String)]
     public var verb: String
     public var target: ResourcePath
+    /// Whether the body was a metav1.Status: if not, a proxy or load balancer answered, not the API server.
+    public var isStatus: Bool
 
     init(code: Int, body: Data, method: String, path: String) {
         self.code = code
         let status = try? JSONValue.decode(body)
-        let isStatus = status?["kind"]?.string == "Status"
+        isStatus = status?["kind"]?.string == "Status"
         reason = (isStatus ? status?["reason"]?.string : nil) ?? ""
-        let text = String(decoding: body.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        message = (isStatus ? status?["message"]?.string : nil) ?? text
+        message = (isStatus ? status?["message"]?.string : nil) ?? Self.summary(of: body)
         causes = (status?[path: "details", "causes"]?.array ?? []).map {
             ($0["field"]?.string ?? "", $0["message"]?.string ?? $0["reason"]?.string ?? "")
         }
         target = ResourcePath(path)
         verb = target.verb(forMethod: method)
+    }
+
+    /// An error page in a few words: its HTML title, else its first line, never kilobytes of markup.
+    static func summary(of body: Data) -> String {
+        let text = String(decoding: body.prefix(4096), as: UTF8.self)
+        if let open = text.range(of: "<title>", options: .caseInsensitive),
+            let close = text.range(of: "</title>", options: .caseInsensitive, range: open.upperBound..<text.endIndex)
+        {
+            return "page \"" + text[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespacesAndNewlines)
+                + "\""
+        }
+        let line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        return String(line.trimmingCharacters(in: .whitespaces).prefix(200))
     }
 
     public var description: String {
@@ -57,8 +71,10 @@ public struct APIStatusError: Error, Sendable, CustomStringConvertible {
             return "unauthorized: the API server did not accept the credentials (\(message)); refresh them "
                 + "(log in again, or check the token, token file or exec plugin of the kubeconfig user)"
         case 403:
+            // Streams need both verbs: which one is checked depends on the server's version.
+            let ask = target.isStream ? "get and create" : verb
             return "forbidden: you may not \(verb) \(what) (\(message)); ask a cluster admin for RBAC permission to "
-                + "\(verb) \(target.resourceWithSubresource)"
+                + "\(ask) \(target.resourceWithSubresource)"
         case 404:
             return "not found: \(what) does not exist (\(message))"
         case 409:
@@ -71,6 +87,10 @@ public struct APIStatusError: Error, Sendable, CustomStringConvertible {
             let fields = causes.map { "\($0.field) \($0.message)" }
             return "invalid \(what): \(message)" + (fields.isEmpty ? "" : " (" + fields.joined(separator: "; ") + ")")
         default:
+            guard isStatus || message.isEmpty else {
+                return "HTTP \(code) to \(verb) \(what) came from something other than the API server (a proxy or "
+                    + "load balancer in between?): \(message)"
+            }
             return "the API server answered HTTP \(code) to \(verb) \(what): \(message.isEmpty ? reason : message)"
         }
     }
@@ -105,14 +125,17 @@ public struct ResourcePath: Sendable {
         subresource = parts.count > 2 ? parts[2] : nil
     }
 
+    var isStream: Bool { ["exec", "portforward", "attach"].contains(subresource ?? "") }
+
     var resourceWithSubresource: String {
         let full = subresource.map { "\(resource)/\($0)" } ?? resource
         return group.isEmpty ? full : "\(full).\(group)"
     }
 
     func verb(forMethod method: String) -> String {
-        // Streams are upgrades of a GET, but RBAC (and kubectl's docs) call them "create pods/exec".
-        if ["exec", "portforward", "attach"].contains(subresource ?? "") { return "create" }
+        // A WebSocket stream is an upgraded GET, authorized as `get` up to Kubernetes 1.34 (1.35 checks
+        // `create` as well); only SPDY's POST is a plain `create`.
+        if isStream { return method == "GET" ? "get" : "create" }
         switch method {
         case "POST": return "create"
         case "PUT": return "update"

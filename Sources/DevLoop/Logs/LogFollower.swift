@@ -18,6 +18,8 @@ public struct LogFollower: Sendable {
     public var retryDelay: Duration = .milliseconds(300)
     /// How long to wait for the pod status to show a restart after a container instance's log ended.
     public var statusLagLimit: Duration = .seconds(5)
+    /// Why no log comes yet, once the container has been waiting to start for a while.
+    public var onWaiting: (@Sendable (String) -> Void)?
 
     public init(client: KubeClient, namespace: String, pod: String, container: String? = nil) {
         self.client = client
@@ -30,7 +32,7 @@ public struct LogFollower: Sendable {
         AsyncThrowingStream { continuation in
             let task = Task {
                 do {
-                    try await follow { continuation.yield($0) }
+                    try await withDefaultContainer().follow { continuation.yield($0) }
                     continuation.finish()
                 } catch {
                     continuation.finish(throwing: error is CancellationError ? nil : error)
@@ -44,6 +46,7 @@ public struct LogFollower: Sendable {
 
     private func follow(emit: (LogLine) -> Void) async throws {
         var cursor = LogCursor()
+        var waiting = ContainerWait(report: onWaiting)
         var known = try await restartCount()
         while true {
             try Task.checkCancellation()
@@ -64,11 +67,15 @@ public struct LogFollower: Sendable {
                 instanceEnded = true
             } catch let error as KubeClientError where error.statusCode == 404 {
                 throw error
+            } catch let error as KubeClientError where error.statusCode == 400 {
+                // Only a container waiting to (re)start is worth waiting for.
+                try waiting.retry(after: error)
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                // A cut stream, or 400 while the container waits to (re)start: resume below.
+                // A cut stream: resume below.
             }
+            if instanceEnded, await podCompleted() { return }
             if let now = await restarted(since: known, wait: instanceEnded) {
                 try? await consume(try await open(follow: false, previous: true, after: cursor.last), &cursor, emit)
                 known = now
@@ -109,7 +116,7 @@ public struct LogFollower: Sendable {
         func deliver(_ raw: Data) {
             let text = String(decoding: raw, as: UTF8.self)
             guard let space = text.firstIndex(of: " "), let timestamp = LogTimestamp(String(text[..<space])) else {
-                return
+                return emit(LogLine(timestamp: "", text: text))  // shown, never dropped, even if unordered
             }
             if cursor.accept(timestamp) {
                 emit(LogLine(timestamp: timestamp.text, text: String(text[text.index(after: space)...])))

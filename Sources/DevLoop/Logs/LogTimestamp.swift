@@ -7,23 +7,18 @@ struct LogTimestamp: Comparable, Hashable, Sendable {
     var nanoseconds: Int64
     var text: String
 
+    /// Parses `2026-11-21T22:01:02.123456789Z` and the offset form `…+01:00` that containerd and CRI-O
+    /// write on nodes whose time zone is not UTC. Compared as instants, so offsets do not matter.
     init?(_ text: String) {
-        guard text.hasSuffix("Z"), let dot = text.firstIndex(of: ".") ?? text.firstIndex(of: "Z") else { return nil }
-        let whole = String(text[..<dot]) + "Z"
-        let formatter = ISO8601DateFormatter()
-        guard let date = formatter.date(from: whole) else { return nil }
-        seconds = Int64(date.timeIntervalSince1970)
-        var fraction = text[dot...].dropFirst().dropLast()
-        if text[dot] == "Z" { fraction = "" }
-        let digits = String(fraction.prefix(9)).padding(toLength: 9, withPad: "0", startingAt: 0)
-        nanoseconds = Int64(digits) ?? 0
+        guard let parsed = RFC3339Instant(text) else { return nil }
+        seconds = parsed.seconds
+        nanoseconds = parsed.nanoseconds
         self.text = text
     }
 
-    /// Whole seconds, as sinceTime takes them (metav1.Time has second precision).
+    /// Whole seconds in UTC, as sinceTime takes them (metav1.Time has second precision).
     var sinceTime: String {
-        let formatter = ISO8601DateFormatter()
-        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+        Date(timeIntervalSince1970: TimeInterval(seconds)).formatted(.iso8601)
     }
 
     static func < (a: LogTimestamp, b: LogTimestamp) -> Bool {

@@ -65,7 +65,9 @@ struct TestWebSocket: Sendable {
 
     func close() {
         let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: ByteBuffer(bytes: [0x03, 0xE8]))
-        channel.writeAndFlush(frame).whenComplete { _ in channel.close(promise: nil) }
+        // The promise is made on the event loop: a fake pod's thread may close after the server stopped,
+        // and a promise made for a loop already shut down is never completed (NIO traps on the leak).
+        channel.eventLoop.execute { channel.writeAndFlush(frame).whenComplete { _ in channel.close(promise: nil) } }
     }
 }
 

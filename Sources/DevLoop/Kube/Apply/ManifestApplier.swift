@@ -44,7 +44,7 @@ public struct ManifestApplier: Sendable {
         do {
             documents = try YAMLDocuments.parse(yaml)
         } catch {
-            throw ManifestError.invalid(source: source, document: 1, detail: "not valid YAML: \(error)")
+            throw ManifestError.invalid(source: source, document: 1, detail: YAMLErrorDescription.of(error))
         }
         if documents.isEmpty { throw ManifestError.invalid(source: source, document: 1, detail: "contains no objects") }
         for (index, document) in documents.enumerated() {

@@ -50,7 +50,13 @@ public actor ResourceResolver {
         if let known = Self.builtIn.first(where: { $0.apiVersion == apiVersion && $0.kind == kind }) { return known }
         if discovered[apiVersion] == nil {
             let path = apiVersion.contains("/") ? "/apis/\(apiVersion)" : "/api/\(apiVersion)"
-            let list = try await client.get(path)
+            let list: JSONValue
+            do {
+                list = try await client.get(path)
+            } catch let error as KubeClientError where error.statusCode == 404 {
+                // The group or version is not served (a CRD not installed yet).
+                throw ManifestError.unknownKind(kind: kind, apiVersion: apiVersion)
+            }
             discovered[apiVersion] = (list["resources"]?.array ?? []).compactMap { entry in
                 guard let name = entry["name"]?.string, !name.contains("/"), let kind = entry["kind"]?.string else {
                     return nil

@@ -13,6 +13,9 @@ actor CredentialProvider {
     private let source: CredentialSource
     private let plugin: ExecCredentialPlugin?
     private var cached: ExecCredential?
+    /// The plugin run under way: concurrent callers share it (client-go holds a mutex around the run),
+    /// so a burst of connections starts one `aws eks get-token` or one browser login, not one each.
+    private var inFlight: Task<ExecCredential, any Error>?
 
     init(source: CredentialSource, cluster: KubeClientConfig) {
         self.source = source
@@ -34,7 +37,10 @@ actor CredentialProvider {
         case .exec:
             if let cached, !cached.isExpired(at: Date()) { return cached.credentials }
             guard let plugin else { return RequestCredentials() }
-            let fresh = try await plugin.run()
+            let run = inFlight ?? Task { try await plugin.run() }
+            inFlight = run
+            defer { if inFlight == run { inFlight = nil } }
+            let fresh = try await run.value
             cached = fresh
             return fresh.credentials
         }
@@ -46,6 +52,7 @@ actor CredentialProvider {
         switch source {
         case .exec:
             cached = nil
+            inFlight = nil
             return true
         case .tokenFile:
             return true

@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What an exec plugin returned, and until when it holds.
 struct ExecCredential: Sendable {
     var credentials: RequestCredentials
@@ -19,19 +23,21 @@ struct ExecCredentialPlugin: Sendable {
     let tls: TLSSettings
 
     func run() async throws -> ExecCredential {
-        if config.interactiveMode == "Always" {
-            throw failure("needs an interactive terminal (interactiveMode: Always); devloop runs plugins without one")
+        // As client-go: the plugin gets our terminal (for a login prompt) unless it says it never needs one.
+        let interactive = config.interactiveMode != "Never" && isatty(STDIN_FILENO) == 1
+        if config.interactiveMode == "Always", !interactive {
+            throw failure("needs an interactive terminal (interactiveMode: Always), and standard input is not one")
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [config.command] + config.args
         var environment = ProcessInfo.processInfo.environment
         environment.merge(config.env) { _, new in new }
-        environment["KUBERNETES_EXEC_INFO"] = String(decoding: try execInfo(), as: UTF8.self)
+        environment["KUBERNETES_EXEC_INFO"] = String(decoding: try execInfo(interactive: interactive), as: UTF8.self)
         process.environment = environment
         let stdout = Pipe()
         process.standardOutput = stdout
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = interactive ? FileHandle.standardInput : FileHandle.nullDevice
         let output: Data = try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 do {
@@ -54,12 +60,13 @@ struct ExecCredentialPlugin: Sendable {
         return try parse(output)
     }
 
-    private func execInfo() throws -> Data {
-        var spec: [String: JSONValue] = ["interactive": .bool(false)]
+    private func execInfo(interactive: Bool) throws -> Data {
+        var spec: [String: JSONValue] = ["interactive": .bool(interactive)]
         if config.provideClusterInfo {
             var cluster: [String: JSONValue] = ["server": .string(server.absoluteString)]
             if let name = tls.serverName { cluster["tls-server-name"] = .string(name) }
             if tls.insecureSkipVerify { cluster["insecure-skip-tls-verify"] = .bool(true) }
+            if let proxy = tls.proxyURL { cluster["proxy-url"] = .string(proxy) }
             if let ca = tls.caPEM { cluster["certificate-authority-data"] = .string(ca.base64EncodedString()) }
             spec["cluster"] = .object(cluster)
         }

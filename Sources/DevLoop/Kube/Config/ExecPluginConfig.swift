@@ -20,10 +20,21 @@ public struct ExecPluginConfig: Sendable, Equatable {
         }
         // client-go resolves the command against the file only when it is a relative path, not a bare name.
         self.command = command.contains("/") ? resolve(command, against: directory) : command
-        args = entry["args"]?.array?.compactMap(\.string) ?? []
+        // Strings only, as client-go's types: a YAML number or boolean here is a mistake to show, not to drop.
+        args = try (entry["args"]?.array ?? []).enumerated().map { index, value in
+            guard let text = value.string else {
+                throw KubeConfigError.invalid(file: file, detail: "\(field).args[\(index)] must be a string (quote it)")
+            }
+            return text
+        }
         var env: [String: String] = [:]
-        for item in entry["env"]?.array ?? [] {
-            if let name = item["name"]?.string { env[name] = item["value"]?.string ?? "" }
+        for (index, item) in (entry["env"]?.array ?? []).enumerated() {
+            let value = item["value"] == nil ? "" : item["value"]?.string
+            guard let name = item["name"]?.string, let value else {
+                throw KubeConfigError.invalid(
+                    file: file, detail: "\(field).env[\(index)] needs a string name and value (quote the value)")
+            }
+            env[name] = value
         }
         self.env = env
         interactiveMode = entry["interactiveMode"]?.string ?? "IfAvailable"

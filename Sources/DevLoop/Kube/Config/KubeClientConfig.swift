@@ -79,6 +79,7 @@ public struct KubeClientConfig: Sendable {
         let user = merged.users[userName]
         let material = CredentialMaterial(clusterFile: clusterFile, userFile: user?.file ?? clusterFile)
         var tls = TLSSettings(insecureSkipVerify: cluster.insecureSkipTLSVerify, serverName: cluster.tlsServerName)
+        tls.proxyURL = cluster.proxyURL
         var trust = "system trust store"
         if let data = cluster.certificateAuthorityData {
             tls.caPEM = try material.decode(data, field: "clusters[\(clusterName)].certificate-authority-data")
@@ -95,6 +96,9 @@ public struct KubeClientConfig: Sendable {
         var auth: [String] = []
         if let user = user?.value {
             let field = "users[\(userName)]"
+            if let error = UnsupportedAuth.error(user.unsupported, field: field, file: material.userFile) {
+                throw error
+            }
             if let data = user.clientCertificateData {
                 tls.clientCertificatePEM = try material.decode(
                     data, field: "\(field).client-certificate-data", user: true)

@@ -9,6 +9,7 @@ public struct KubeConfigFile: Sendable {
         public var certificateAuthorityData: String?
         public var insecureSkipTLSVerify = false
         public var tlsServerName: String?
+        public var proxyURL: String?
     }
 
     public struct User: Sendable, Equatable {
@@ -19,6 +20,9 @@ public struct KubeConfigFile: Sendable {
         public var token: String?
         public var tokenFile: String?
         public var exec: ExecPluginConfig?
+        /// Ways of authenticating devloop does not implement, each as "field (what it means)": using this
+        /// user must fail loudly instead of going anonymous.
+        public var unsupported: [String] = []
     }
 
     public struct Context: Sendable, Equatable {
@@ -39,7 +43,7 @@ public struct KubeConfigFile: Sendable {
         do {
             root = try YAMLDocuments.parseOne(text)
         } catch {
-            throw KubeConfigError.invalid(file: path, detail: "not valid YAML: \(error)")
+            throw KubeConfigError.invalid(file: path, detail: YAMLErrorDescription.of(error))
         }
         guard root != .null else { return }
         guard root.object != nil else { throw KubeConfigError.invalid(file: path, detail: "not a kubeconfig mapping") }
@@ -52,6 +56,7 @@ public struct KubeConfigFile: Sendable {
             cluster.certificateAuthorityData = try reader.string(entry, "certificate-authority-data", field)
             cluster.insecureSkipTLSVerify = entry["insecure-skip-tls-verify"]?.bool ?? false
             cluster.tlsServerName = try reader.string(entry, "tls-server-name", field)
+            cluster.proxyURL = try reader.string(entry, "proxy-url", field)
             return cluster
         }
         users = try reader.named(root, "users", "user") { entry, field in
@@ -65,6 +70,7 @@ public struct KubeConfigFile: Sendable {
             if let exec = entry["exec"], exec != .null {
                 user.exec = try ExecPluginConfig(exec, file: path, field: "\(field).exec", directory: reader.directory)
             }
+            user.unsupported = UnsupportedAuth.fields(of: entry)
             return user
         }
         contexts = try reader.named(root, "contexts", "context") { entry, field in

@@ -14,15 +14,25 @@ extension CurlEasy {
             components.host = serverName
             components.port = port
             target = components.url ?? url
-            try setConnectTo("\(serverName):\(port):\(host):\(port)")
+            try setConnectTo("\(URL.bracketed(serverName)):\(port):\(URL.bracketed(host)):\(port)")
         }
         try set(CURLOPT_URL, target.absoluteString)
+        // Always explicit: "" turns off libcurl's own reading of the proxy variables (see ProxySelection).
+        try set(CURLOPT_PROXY, ProxySelection.fromProcess().proxy(for: url, configured: tls.proxyURL) ?? "")
         try set(CURLOPT_NOSIGNAL, 1)
         try set(CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000))
         // Upgrades (exec, port-forward) need HTTP/1.1; one version for all keeps connections shareable.
         try set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
         try set(CURLOPT_TCP_KEEPALIVE, 1)
-        if let ca = tls.caPEM { try set(CURLOPT_CAINFO_BLOB, blob: ca) }
+        // Stands in for libcurl's built-in CAPATH in tests; a kubeconfig CA below overrides it like the real one.
+        if let folder = tls.systemCAPath { try set(CURLOPT_CAPATH, folder) }
+        if let ca = tls.caPEM {
+            // The kubeconfig's CA is the only one trusted, as in client-go. CAINFO_BLOB replaces only
+            // CAINFO: libcurl would still load its built-in CAPATH and trust every public CA as well.
+            try set(CURLOPT_CAINFO_BLOB, blob: ca)
+            try set(CURLOPT_CAINFO, pointer: nil)
+            try set(CURLOPT_CAPATH, pointer: nil)
+        }
         if let certificate = tls.clientCertificatePEM {
             try set(CURLOPT_SSLCERT_BLOB, blob: certificate)
             try set(CURLOPT_SSLCERTTYPE, "PEM")

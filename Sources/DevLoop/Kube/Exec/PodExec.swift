@@ -67,7 +67,14 @@ public struct PodExec: Sendable {
             connection.cancel()
             throw KubeClientError.protocolViolation("the server chose v4.channel.k8s.io after choosing v5 before")
         }
-        return try await ExecSession(connection: connection, protocol: chosen).run(stdin: request.stdin)
+        do {
+            return try await ExecSession(connection: connection, protocol: chosen).run(stdin: request.stdin)
+        } catch KubeClientError.execFailed(let detail) where wrap && detail.contains("executable file not found") {
+            throw KubeClientError.execFailed(
+                detail + " (exec with stdin against an API server before 1.30, which has only the v4 protocol, "
+                    + "runs the command under `sh -c 'head -c N | …'`: the container needs sh and head, which "
+                    + "distroless and scratch images lack)")
+        }
     }
 }
 
@@ -109,7 +116,8 @@ struct ExecSession {
             }
         } catch {
             connection.cancel()
-            throw error
+            // After the exit status, a dropped connection (an RST once a proxy closes) only ends the stream.
+            if status == nil { throw error }
         }
         guard let status else {
             throw KubeClientError.protocolViolation("the exec stream ended without an exit status")

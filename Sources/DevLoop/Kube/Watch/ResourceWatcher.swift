@@ -14,7 +14,8 @@ public struct WatchEvent: Sendable, Equatable {
 /// List-then-watch of a collection, as client-go's reflector does: LIST, WATCH from its resourceVersion,
 /// resume from the last version seen when the stream drops (cut connection, server restart, timeout),
 /// LIST again when the server says that version is gone (410 at the start or an ERROR event).
-/// A (re)list is reported as ADDED for every object: consumers treat ADDED as "upsert".
+/// A (re)list is reported as ADDED for every object (consumers treat ADDED as "upsert") and as DELETED,
+/// with its last known state, for every object reported before that the new list no longer has.
 public struct ResourceWatcher: Sendable {
     public let client: KubeClient
     public let path: String
@@ -57,15 +58,28 @@ public struct ResourceWatcher: Sendable {
     private func run(emit: (WatchEvent) -> Void) async throws {
         var resourceVersion: String?
         var delay = retryDelay
+        var known = KnownObjects()
         while true {
             try Task.checkCancellation()
             do {
                 if resourceVersion == nil {
                     let list = try await client.get(path, query: selectors)
-                    for item in list["items"]?.array ?? [] { emit(WatchEvent(kind: .added, object: item)) }
+                    let items = list["items"]?.array ?? []
+                    let events =
+                        known.missing(from: items).map { WatchEvent(kind: .deleted, object: $0) }
+                        + items.map { WatchEvent(kind: .added, object: $0) }
+                    for event in events {
+                        known.record(event)
+                        emit(event)
+                    }
                     resourceVersion = list[path: "metadata", "resourceVersion"]?.string ?? ""
                 }
-                let outcome = try await watch(from: resourceVersion ?? "", emit: emit) { resourceVersion = $0 }
+                let outcome = try await watch(from: resourceVersion ?? "") {
+                    known.record($0)
+                    emit($0)
+                } seen: {
+                    resourceVersion = $0
+                }
                 if outcome == .expired { resourceVersion = nil }
                 delay = retryDelay
             } catch let error as KubeClientError where error.statusCode == 410 {

@@ -21,6 +21,8 @@ public final class WebSocketConnection: @unchecked Sendable {
     /// then slows the connection down, which is the backpressure a port-forward needs. An empty
     /// message (never a real one: those carry a channel byte) marks the end of the stream.
     private let handler: (@Sendable (Data) -> Void)?
+    /// Asked before each read: false pauses reading (the consumer's buffer is full) while writes go on.
+    private let readGate: (@Sendable () -> Bool)?
     private let done = DispatchSemaphore(value: 0)
     /// The frame being written, taken off the queue (touched by the I/O thread only).
     private var writing: (PinnedBytes, (@Sendable (Error?) -> Void)?)?
@@ -41,7 +43,7 @@ public final class WebSocketConnection: @unchecked Sendable {
     /// Opens the connection and performs the upgrade. `headers` carry authentication.
     static func connect(
         url: URL, tls: TLSSettings, headers: [String: String], protocols: [String], timeout: TimeInterval = 30,
-        handler: (@Sendable (Data) -> Void)? = nil
+        handler: (@Sendable (Data) -> Void)? = nil, readGate: (@Sendable () -> Bool)? = nil
     ) async throws -> Result<WebSocketConnection, UpgradeRefusal> {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
@@ -54,7 +56,8 @@ public final class WebSocketConnection: @unchecked Sendable {
                         continuation.resume(returning: .failure(UpgradeRefusal(status: status, body: body)))
                         return
                     case .upgraded(let subprotocol, let leftover):
-                        connection = try WebSocketConnection(socket: socket, subprotocol: subprotocol, handler: handler)
+                        connection = try WebSocketConnection(
+                            socket: socket, subprotocol: subprotocol, handler: handler, readGate: readGate)
                         continuation.resume(returning: .success(connection))
                         connection.run(leftover: leftover)
                     }
@@ -67,9 +70,13 @@ public final class WebSocketConnection: @unchecked Sendable {
         }
     }
 
-    private init(socket: CurlSocket, subprotocol: String, handler: (@Sendable (Data) -> Void)?) throws {
+    private init(
+        socket: CurlSocket, subprotocol: String, handler: (@Sendable (Data) -> Void)?,
+        readGate: (@Sendable () -> Bool)?
+    ) throws {
         self.socket = socket
         self.handler = handler
+        self.readGate = readGate
         self.subprotocol = subprotocol
         (messages, inbound) = AsyncThrowingStream.makeStream(of: Data.self, throwing: Error.self)
         var fds: [Int32] = [0, 0]
@@ -161,7 +168,8 @@ public final class WebSocketConnection: @unchecked Sendable {
                 if state.current.cancelled { throw CancellationError() }
                 // Read everything available before polling (OpenSSL buffers decrypted bytes).
                 var peerClosed = false
-                reading: while true {
+                let mayRead = { self.readGate?() ?? true }
+                reading: while mayRead() {
                     switch try socket.read() {
                     case .data(let data):
                         parser.append(data)
@@ -183,11 +191,17 @@ public final class WebSocketConnection: @unchecked Sendable {
                 let wantsWrite = try flush()
                 let drained = state.current.queue.isEmpty && writing == nil
                 if let closeReceivedAt, drained || Date().timeIntervalSince(closeReceivedAt) > 2 { break loop }
+                // While paused, nothing wakes us when the consumer catches up: look again soon.
+                let reading = mayRead()
                 var descriptors = [
-                    pollfd(fd: socket.socket, events: Int16(POLLIN) | (wantsWrite ? Int16(POLLOUT) : 0), revents: 0),
+                    pollfd(
+                        fd: socket.socket, events: (reading ? Int16(POLLIN) : 0) | (wantsWrite ? Int16(POLLOUT) : 0),
+                        revents: 0),
                     pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
                 ]
-                _ = poll(&descriptors, 2, 1000)
+                _ = poll(&descriptors, 2, reading ? 1000 : 5)
+                // A hung-up socket reports POLLHUP at once even unasked: do not spin while paused.
+                if !reading, descriptors[0].revents & Int16(POLLHUP | POLLERR) != 0 { usleep(5000) }
                 var drain = [UInt8](repeating: 0, count: 64)
                 while read(wakeRead, &drain, 64) > 0 {}
             } catch {

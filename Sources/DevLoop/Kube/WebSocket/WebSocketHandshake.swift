@@ -18,7 +18,7 @@ struct WebSocketHandshake {
     var requestBytes: Data {
         var target = url.path.isEmpty ? "/" : url.path
         if let query = url.query { target += "?" + query }
-        let hostPort = url.port.map { "\(url.host ?? ""):\($0)" } ?? (url.host ?? "")
+        let hostPort = url.port.map { "\(url.bracketedHost ?? ""):\($0)" } ?? (url.bracketedHost ?? "")
         var lines = [
             "GET \(target) HTTP/1.1", "Host: \(hostPort)", "Upgrade: websocket", "Connection: Upgrade",
             "Sec-WebSocket-Key: \(key)", "Sec-WebSocket-Version: 13",
