@@ -26,7 +26,8 @@ final class WebSocketInbox: ChannelInboundHandler {
             var reply = context.channel.allocator.buffer(capacity: 2)
             reply.writeInteger(UInt16(1000))
             let close = WebSocketFrame(fin: true, opcode: .connectionClose, data: reply)
-            context.writeAndFlush(wrapOutboundOut(close)).whenComplete { _ in context.close(promise: nil) }
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(close)).whenComplete { _ in channel.close(promise: nil) }
             continuation.finish()
         case .continuation:
             var data = frame.unmaskedData
