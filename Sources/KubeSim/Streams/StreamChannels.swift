@@ -123,6 +123,12 @@ final class ByteForwarder: ChannelInboundHandler {
 
 /// NIO channels over file descriptors that someone else handed us (exec pipes, dialed sockets).
 enum DescriptorChannels {
+    /// A close-on-exec duplicate: a plain dup() would leak into every process spawned meanwhile (a pod,
+    /// another exec), and an exec's stdin would then never reach its end.
+    static func duplicate(_ descriptor: Int32) -> Int32 {
+        fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
+    }
+
     /// Reads a descriptor (a duplicate is taken, so the caller's handle stays valid).
     static func reading(
         _ descriptor: Int32, on loop: EventLoop, onData: @escaping @Sendable (ByteBuffer) -> Void,
@@ -135,12 +141,12 @@ enum DescriptorChannels {
                     try channel.pipeline.syncOperations.addHandler(ByteForwarder(onData: onData, onEnd: onEnd))
                 }
             }
-            .takingOwnershipOfDescriptor(input: dup(descriptor)).get()
+            .takingOwnershipOfDescriptor(input: duplicate(descriptor)).get()
     }
 
     /// Writes to a descriptor (a duplicate: closing the returned channel and the original ends the input).
     static func writing(_ descriptor: Int32, on loop: EventLoop) async throws -> Channel {
-        try await NIOPipeBootstrap(group: loop).takingOwnershipOfDescriptor(output: dup(descriptor)).get()
+        try await NIOPipeBootstrap(group: loop).takingOwnershipOfDescriptor(output: duplicate(descriptor)).get()
     }
 
     /// A connected socket (ownership passes to the channel).
