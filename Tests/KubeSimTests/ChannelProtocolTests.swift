@@ -61,3 +61,34 @@ import Testing
         await server.stop()
     }
 }
+
+extension ChannelProtocolTests {
+    /// kubectl's fallback when the WebSocket tunnel is refused or disabled: a plain SPDY/3.1 upgrade.
+    @Test func kubectlPortForwardOverPlainSPDY() async throws {
+        let (server, runtime, kubectl, pod) = try await APIServerStreamTests.startWithPod("spdy")
+        let upper = try await UppercaseServer.start()
+        runtime.portMap[5000] = upper.port
+        let local = try FreePort.pick()
+        let forward = try kubectl.start(
+            ["port-forward", "-n", "shop", "pod/\(pod)", "\(local):5000", "-v=6"],
+            environment: ["KUBECTL_PORT_FORWARD_WEBSOCKETS": "false"])
+        try await forward.waitForOutput("the forward") { $0.contains("Forwarding from 127.0.0.1:\(local)") }
+        let socket = try HostSocket.connect(port: local)
+        defer { close(socket) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        _ = "hello".withCString { write(socket, $0, 5) }
+        var buffer = [UInt8](repeating: 0, count: 5)
+        var received = 0
+        while received < 5 {
+            let count = buffer.withUnsafeMutableBytes { read(socket, $0.baseAddress! + received, 5 - received) }
+            guard count > 0 else { break }
+            received += count
+        }
+        #expect(String(decoding: buffer, as: UTF8.self) == "HELLO")
+        #expect(forward.stderr.contains("101 Switching Protocols"))
+        forward.stop()
+        try await upper.stop()
+        await server.stop()
+    }
+}

@@ -62,6 +62,8 @@ import Testing
         let kubectl = Kubectl(kubeconfig: kubeconfig)
 
         // apply --server-side; get pods -w shows the pod become ready.
+        let clock = ContinuousClock()
+        let applyStarted = clock.now
         let watch = try kubectl.start(["get", "pods", "-n", "accept", "-w"])
         let applied = try await kubectl.run(["apply", "--server-side", "-f", manifest.path])
         #expect(applied.status == 0, "\(applied.stderr)")
@@ -69,6 +71,7 @@ import Testing
         try await watch.waitForOutput(timeout: .seconds(60), "the pod ready in the watch") {
             $0.contains("1/1     Running")
         }
+        print("kubesim figure: apply --server-side to pod 1/1 Running in \(clock.now - applyStarted)")
         watch.stop()
         let pods = try await kubectl.run(["get", "pods", "-n", "accept"])
         #expect(pods.stdout.hasPrefix("NAME"))
@@ -91,7 +94,9 @@ import Testing
         try await forward.waitForOutput("the forward") { $0.contains("Forwarding from 127.0.0.1:\(localPort)") }
         #expect(try await httpGet(port: localPort, path: "/index.html") == "hello v1\n")
         try Data("hello v2\n".utf8).write(to: source.appendingPathComponent("index.html"))
+        let getStarted = clock.now
         #expect(try await httpGet(port: localPort, path: "/index.html") == "hello v2\n")
+        print("kubesim figure: HTTP GET through kubectl port-forward (curl included) in \(clock.now - getStarted)")
         forward.stop()
         try await logs.waitForOutput("a request logged after logs -f started") { $0.contains("GET /index.html") }
         logs.stop()

@@ -67,6 +67,13 @@ enum TableConverter {
         case .namespaces: return [name, Column(name: "Status", type: "string"), age]
         case .configMaps: return [name, Column(name: "Data", type: "integer"), age]
         case .secrets: return [name, Column(name: "Type", type: "string"), Column(name: "Data", type: "integer"), age]
+        case .events:
+            return [
+                Column(name: "Last Seen", type: "string"), Column(name: "Type", type: "string"),
+                Column(name: "Reason", type: "string"), Column(name: "Object", type: "string"),
+                Column(name: "Message", type: "string"),
+                Column(name: "Name", type: "string", format: "name", priority: 1),
+            ]
         default: return [name, age]
         }
     }
@@ -124,6 +131,17 @@ enum TableConverter {
         case .secrets:
             let count = (object["data"]?.objectValue?.count ?? 0) + (object["stringData"]?.objectValue?.count ?? 0)
             return [name, object["type"] ?? "Opaque", .int(Int64(count)), age]
+        case .events:
+            let involved = object["involvedObject"] ?? [:]
+            let kind = involved["kind"]?.stringValue?.lowercased() ?? ""
+            let seen = object["lastTimestamp"]?.stringValue.flatMap(Timestamps.parse).map {
+                Timestamps.humanDuration(Int(now.timeIntervalSince($0)))
+            }
+            return [
+                .string(seen ?? Timestamps.age(of: object, now: now)), object["type"] ?? "Normal",
+                object["reason"] ?? "", .string("\(kind)/\(involved["name"]?.stringValue ?? "")"),
+                object["message"] ?? "", name,
+            ]
         default:
             return [name, age]
         }

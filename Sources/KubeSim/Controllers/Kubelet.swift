@@ -12,9 +12,12 @@ actor Kubelet {
     private var stopping: Set<String> = []
     private var statuses: [String: RuntimePodStatus] = [:]
 
+    private let events: EventRecorder
+
     init(api: APIService, runtime: PodRuntime) {
         self.api = api
         self.runtime = runtime
+        self.events = EventRecorder(api: api)
     }
 
     func run() async {
@@ -56,6 +59,12 @@ actor Kubelet {
                 guard !stopping.contains(uid) else { continue }
                 stopping.insert(uid)
                 let grace = pod[path: ["metadata", "deletionGracePeriodSeconds"]]?.intValue ?? 30
+                for container in pod[path: ["spec", "containers"]]?.arrayValue ?? [] {
+                    let name = container["name"]?.stringValue ?? ""
+                    await events.record(
+                        pod, reason: "Killing", message: "Stopping container \(name)", field: "spec.containers{\(name)}"
+                    )
+                }
                 Task { await self.stop(uid: uid, key: key, grace: grace) }
                 continue
             }
@@ -74,12 +83,18 @@ actor Kubelet {
     }
 
     private func bind(_ key: ObjectKey) async {
-        await api.store.modify(key) { pod in
+        let bound = await api.store.modify(key) { pod in
             pod[path: ["spec", "nodeName"]] = .string(Self.nodeName)
             var conditions = pod[path: ["status", "conditions"]]?.arrayValue ?? []
             conditions.removeAll { $0["type"] == "PodScheduled" }
             conditions.append(Conditions.make("PodScheduled", true, reason: nil, message: nil, previous: []))
             pod[path: ["status", "conditions"]] = .array(conditions)
+        }
+        if let bound {
+            await events.record(
+                bound, reason: "Scheduled",
+                message: "Successfully assigned \(key.namespace)/\(key.name) to \(Self.nodeName)",
+                component: "default-scheduler")
         }
     }
 
@@ -106,11 +121,13 @@ actor Kubelet {
 
     private func report(uid: String, status: RuntimePodStatus) async {
         guard let key = running[uid] else { return }
+        let previous = statuses[uid]
         statuses[uid] = status
-        await api.store.modify(key) { pod in
+        let updated = await api.store.modify(key) { pod in
             guard pod.uid == uid else { return }
             pod["status"] = PodConversion.status(status, pod: pod)
         }
+        if let updated, updated.uid == uid { await events.recordChanges(updated, from: previous, to: status) }
     }
 
     /// Stops every pod (shutdown) and forgets them.

@@ -59,7 +59,7 @@ public struct Certificates: Sendable {
     /// open by a child another thread spawns meanwhile (a pod), and reading it would never end.
     private func openssl(_ arguments: [String]) async throws {
         let log = directory.appendingPathComponent("openssl.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let output = try FileHandle(forWritingTo: log)
         defer { try? output.close() }
         let process = Process()

@@ -26,7 +26,8 @@ final class WebSocketInbox: ChannelInboundHandler {
             var reply = context.channel.allocator.buffer(capacity: 2)
             reply.writeInteger(UInt16(1000))
             let close = WebSocketFrame(fin: true, opcode: .connectionClose, data: reply)
-            context.writeAndFlush(wrapOutboundOut(close)).whenComplete { _ in context.close(promise: nil) }
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(close)).whenComplete { _ in channel.close(promise: nil) }
             continuation.finish()
         case .continuation:
             var data = frame.unmaskedData
@@ -122,6 +123,12 @@ final class ByteForwarder: ChannelInboundHandler {
 
 /// NIO channels over file descriptors that someone else handed us (exec pipes, dialed sockets).
 enum DescriptorChannels {
+    /// A close-on-exec duplicate: a plain dup() would leak into every process spawned meanwhile (a pod,
+    /// another exec), and an exec's stdin would then never reach its end.
+    static func duplicate(_ descriptor: Int32) -> Int32 {
+        fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
+    }
+
     /// Reads a descriptor (a duplicate is taken, so the caller's handle stays valid).
     static func reading(
         _ descriptor: Int32, on loop: EventLoop, onData: @escaping @Sendable (ByteBuffer) -> Void,
@@ -134,12 +141,12 @@ enum DescriptorChannels {
                     try channel.pipeline.syncOperations.addHandler(ByteForwarder(onData: onData, onEnd: onEnd))
                 }
             }
-            .takingOwnershipOfDescriptor(input: dup(descriptor)).get()
+            .takingOwnershipOfDescriptor(input: duplicate(descriptor)).get()
     }
 
     /// Writes to a descriptor (a duplicate: closing the returned channel and the original ends the input).
     static func writing(_ descriptor: Int32, on loop: EventLoop) async throws -> Channel {
-        try await NIOPipeBootstrap(group: loop).takingOwnershipOfDescriptor(output: dup(descriptor)).get()
+        try await NIOPipeBootstrap(group: loop).takingOwnershipOfDescriptor(output: duplicate(descriptor)).get()
     }
 
     /// A connected socket (ownership passes to the channel).

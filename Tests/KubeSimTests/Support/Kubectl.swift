@@ -16,8 +16,8 @@ struct Kubectl {
         return Result(status: status, stdout: process.stdout, stderr: process.stderr)
     }
 
-    func start(_ arguments: [String]) throws -> RunningProcess {
-        try RunningProcess(kubeconfig: kubeconfig, arguments: arguments, stdin: nil)
+    func start(_ arguments: [String], environment: [String: String] = [:]) throws -> RunningProcess {
+        try RunningProcess(kubeconfig: kubeconfig, arguments: arguments, stdin: nil, environment: environment)
     }
 }
 
@@ -28,12 +28,16 @@ final class RunningProcess: @unchecked Sendable {
     private var out = Data()
     private var err = Data()
 
-    init(kubeconfig: String?, arguments: [String], stdin: String?, executable: String = "/usr/bin/kubectl") throws {
+    init(
+        kubeconfig: String?, arguments: [String], stdin: String?, executable: String = "/usr/bin/kubectl",
+        environment extra: [String: String] = [:]
+    ) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["KUBECONFIG"] = kubeconfig
         environment["HOME"] = NSTemporaryDirectory()
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         let (output, errors) = (Pipe(), Pipe())
         process.standardOutput = output

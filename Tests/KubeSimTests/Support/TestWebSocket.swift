@@ -43,8 +43,9 @@ final class TestWebSocket: Sendable {
                     channel.pipeline.addHTTPClientHandlers(
                         leftOverBytesStrategy: .forwardBytes,
                         withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
-                }.flatMap {
-                    channel.pipeline.addHandler(UpgradeFailureHandler(promise: upgraded), name: "upgrade-failure")
+                }.flatMapThrowing {
+                    try channel.pipeline.syncOperations.addHandler(
+                        UpgradeFailureHandler(promise: upgraded), name: "upgrade-failure")
                 }
             }
             .connect(host: "127.0.0.1", port: server.port).get()
