@@ -22,4 +22,4 @@ export TEST_DATABASE_URL
 echo "== swift build"
 swift build --build-tests
 echo "== swift test"
-swift test --skip-build "$@"
+./dev/run-tests.sh "$@"
