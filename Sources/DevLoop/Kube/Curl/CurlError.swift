@@ -1,4 +1,5 @@
 import CCurl
+import CCurlShim
 import Foundation
 
 /// A transport failure from libcurl, worded for the user (never containing credentials: libcurl's

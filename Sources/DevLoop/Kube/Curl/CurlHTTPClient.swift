@@ -1,4 +1,5 @@
 import CCurl
+import CCurlShim
 import Foundation
 
 /// `HTTPTransport` over libcurl: one thread per transfer (curl_easy_perform blocks), handles pooled for
