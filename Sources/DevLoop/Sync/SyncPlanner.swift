@@ -13,6 +13,9 @@ struct SyncPlanner {
     let rules: IgnoreRules
     let logger: Logger
     var index = DestinationIndex()
+    /// How the local state of an absolute path is read: a seam for tests that race the tree
+    /// against the planner.
+    var localEntry: (String) -> LocalEntry? = LocalEntry.stat
     /// Symlinks already warned about, so a refused link is reported once.
     private var refusedLinks = Set<String>()
 
@@ -98,7 +101,7 @@ struct SyncPlanner {
     }
 
     private mutating func delete(_ path: String) {
-        guard let entry = index[path] else { return }
+        guard let entry = index[path] ?? placeholder(path) else { return }
         deletes.append(.delete(path))
         index.remove(path)
         // Deletes run before writes: drop writes planned earlier in this batch at or below `path`
@@ -108,6 +111,13 @@ struct SyncPlanner {
             writtenOperations = writtenOperations.filter { $0.path != path && !$0.path.hasPrefix(path + "/") }
             writtenPaths = writtenPaths.filter { $0 != path && !$0.hasPrefix(path + "/") }
         }
+    }
+
+    /// A directory the index knows only through entries below it (the destination has them, so
+    /// it has the directory too): it must be deleted all the same.
+    private func placeholder(_ path: String) -> LocalEntry? {
+        guard !index.childNames(of: path).isEmpty else { return nil }
+        return LocalEntry(kind: .directory, mode: 0o755, size: 0, mtimeNanoseconds: 0, inode: 0)
     }
 
     private mutating func write(_ operation: SyncOperation) {
@@ -122,12 +132,18 @@ struct SyncPlanner {
             logger.warning("not syncing unsafe path \(path)")
             return
         }
-        var local = LocalEntry.stat(path.isEmpty ? root : root + "/" + path)
+        var local = localEntry(root + "/" + path)
         if let entry = local, rules.isIgnored(path, isDirectory: entry.kind == .directory) { local = nil }
         guard let local else { return delete(path) }
         // Parents first: the destination must never get directories the index does not know.
         let (parent, _) = DestinationIndex.split(path)
-        if !parent.isEmpty && index[parent]?.kind != .directory { reconcile(parent, .entry) }
+        if !parent.isEmpty && index[parent]?.kind != .directory {
+            reconcile(parent, .entry)
+            // The parent vanished (or stopped being a directory) since `path` was looked at: an
+            // ancestor is being deleted or renamed, so `path` is gone too. Writing it would make
+            // the transport create its parents, which the index would not know and so never delete.
+            guard index[parent]?.kind == .directory else { return delete(path) }
+        }
         var old = index[path]
         if let previous = old, previous.kind != local.kind {
             delete(path)
@@ -169,7 +185,7 @@ struct SyncPlanner {
             let path = DirectoryReader.join(directory, name)
             if rules.isExcluded(path, isDirectory: kind == .directory) { continue }
             seen.insert(name)
-            if kind == .file, let old = index[path], !old.racy, let local = LocalEntry.stat(root + "/" + path),
+            if kind == .file, let old = index[path], !old.racy, let local = localEntry(root + "/" + path),
                 local.sameStamp(old), local.mode == old.mode
             {
                 continue
