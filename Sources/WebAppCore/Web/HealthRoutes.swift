@@ -5,6 +5,7 @@ struct HealthRoutes: Sendable {
     let store: any TodoStore
     /// How long `/ready` waits for the database; below the readiness probe's own timeout.
     var databaseTimeout: Duration = .seconds(2)
+    let migrations = MigrationState()
 
     func add(to router: Router<BasicRequestContext>) {
         // Liveness says only that the process serves: a database outage must not get pods restarted.
@@ -14,7 +15,15 @@ struct HealthRoutes: Sendable {
 
     func ready() async throws -> Response {
         do {
-            try await withTimeout(databaseTimeout) { try await store.ping() }
+            let pending = try await withTimeout(databaseTimeout) { [store, migrations] in
+                try await store.ping()
+                return try await migrations.pending(in: store)
+            }
+            guard pending.isEmpty else {
+                // Every query would fail with "no such table": not ready, and the answer says how to fix it.
+                return try JSONResponse.make(
+                    ["status": "unavailable", "error": pending.description], status: .serviceUnavailable)
+            }
             return try JSONResponse.make(["status": "ready"])
         } catch is TimeoutError {
             let reason = "database did not answer within \(databaseTimeout)"

@@ -66,6 +66,16 @@ public enum WebAppServer {
                 let applied = try await store.migrate()
                 logger.info("migrations applied at start: \(applied.isEmpty ? "none pending" : "\(applied)")")
             }
+        } else {
+            app.beforeServerStarts {
+                // Say at start what /ready will say, without holding the server back for a slow database.
+                do {
+                    let pending = try await withTimeout(.seconds(5)) { try await PendingMigrations.of(store) }
+                    if !pending.isEmpty { logger.warning("not ready: \(pending)") }
+                } catch {
+                    logger.warning("could not check the database's migrations at start: \(error)")
+                }
+            }
         }
         return app
     }
