@@ -52,6 +52,16 @@ struct BubblewrapCommand: Sendable, Equatable {
         "CAP_AUDIT_WRITE",
     ]
 
+    /// `defaultCapabilities` as bits numbered as in linux/capability.h, for processes kubesim starts itself.
+    static let defaultCapabilityMask: UInt64 = {
+        let numbers = [
+            "CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_FOWNER": 3, "CAP_FSETID": 4, "CAP_KILL": 5,
+            "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SETPCAP": 8, "CAP_NET_BIND_SERVICE": 10, "CAP_NET_RAW": 13,
+            "CAP_SYS_CHROOT": 18, "CAP_MKNOD": 27, "CAP_AUDIT_WRITE": 29, "CAP_SETFCAP": 31,
+        ]
+        return defaultCapabilities.reduce(0) { $0 | (1 << UInt64(numbers[$1]!)) }
+    }()
+
     /// bubblewrap's arguments (without the executable).
     var arguments: [String] {
         // --die-with-parent: the sandbox dies with the process that started it; --unshare-pid: bubblewrap's

@@ -104,12 +104,12 @@ public final class BubblewrapPodRuntime: PodRuntime {
 
     public func exec(uid: String, container: String, command: [String], tty: Bool) async throws -> any ExecProcess {
         let supervisor = try supervisor(uid: uid, container: container)
-        guard supervisor.runningInstance != nil else {
+        guard let instance = supervisor.runningInstance else {
             throw RuntimeError("container \"\(container)\" in pod with uid \(uid) is not running")
         }
         let running = try runningPod(uid: uid)
         let process = try await BubblewrapExecProcess.start(
-            command, in: supervisor.container, sandbox: running.sandbox, tty: tty)
+            command, in: supervisor.container, instance: instance, sandbox: running.sandbox, tty: tty)
         running.execs.track(process)
         return process
     }

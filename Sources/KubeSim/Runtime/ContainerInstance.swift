@@ -81,6 +81,12 @@ final class ContainerInstance: Sendable {
         _ = await process.wait()
     }
 
+    /// Descriptors of the container's ipc, uts, net, pid and mount namespaces (the caller closes them),
+    /// or nil when the instance is gone.
+    func openNamespaces() -> [Int32]? {
+        process.openNamespaces(["ipc", "uts", "net", "pid", "mnt"])
+    }
+
     /// SIGKILL to every process of the container.
     func kill() {
         process.killAll()

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Runs a container's probes as a kubelet does: httpGet and tcpSocket from inside the pod's network
-/// namespace, exec inside the container's mounts.
+/// namespace, exec inside the container (its namespaces).
 struct Prober: Sendable {
     var sandbox: PodSandbox
     var container: RuntimeContainer
@@ -17,7 +17,7 @@ struct Prober: Sendable {
         var streak = 0
         guard (try? await Task.sleep(for: .seconds(probe.initialDelaySeconds))) != nil else { return }
         while !Task.isCancelled && instance.isRunning {
-            let success = await check(probe)
+            let success = await check(probe, in: instance)
             streak = success == result ? 0 : streak + 1
             let needed = success ? probe.successThreshold : probe.failureThreshold
             if streak >= max(1, needed), instance.isRunning, !Task.isCancelled {
@@ -30,7 +30,7 @@ struct Prober: Sendable {
     }
 
     /// One attempt: true when the probe succeeds within its timeout.
-    func check(_ probe: RuntimeProbe) async -> Bool {
+    func check(_ probe: RuntimeProbe, in instance: ContainerInstance) async -> Bool {
         let timeout = Duration.seconds(max(probe.timeoutSeconds, 0.05))
         switch probe.action {
         case .tcpSocket(let port):
@@ -43,12 +43,13 @@ struct Prober: Sendable {
                 httpStatus(on: fd, path: path, port: port, timeout: timeout).map { (200..<400).contains($0) } ?? false
             }
         case .exec(let command):
-            guard let process = try? await BubblewrapExecProcess.start(command, in: container, sandbox: sandbox) else {
-                return false
-            }
+            guard
+                let process = try? await BubblewrapExecProcess.start(
+                    command, in: container, instance: instance, sandbox: sandbox)
+            else { return false }
             try? process.stdin.close()
             let status = await withTaskCancellationHandler {
-                await process.sandbox.wait(timeout: timeout)
+                await process.wait(timeout: timeout)
             } onCancel: {
                 process.terminate()
             }
