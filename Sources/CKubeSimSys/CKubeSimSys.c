@@ -161,6 +161,17 @@ static int limit_capabilities(unsigned long long mask, int keep_effective) {
     return (int)syscall(SYS_capset, &header, data);
 }
 
+// The joined spawn's parent: SIGTERM kills the program's process group; the parent then reaps it
+// (the program's pid namespace cannot end while a zombie of it waits for a parent that is gone).
+static volatile pid_t program_group = 0;
+static volatile sig_atomic_t stop_requested = 0;
+
+static void kill_program(int signo) {
+    (void)signo;
+    stop_requested = 1;
+    if (program_group > 0) kill(-program_group, SIGKILL);
+}
+
 pid_t kubesim_spawn_joined(const char *program, char *const argv[], char *const envp[], const int *fds, int nfds,
                            const int ns_fds[5], const char *cwd, unsigned long long capabilities, long uid,
                            long gid, int controlling_terminal, int *error) {
@@ -198,11 +209,25 @@ pid_t kubesim_spawn_joined(const char *program, char *const argv[], char *const 
         if (limit_capabilities(capabilities, 0) != 0) fail(report_fd, errno);
         if (uid >= 0 && setuid((uid_t)uid) != 0) fail(report_fd, errno);
         if (geteuid() == 0 && limit_capabilities(capabilities, 1) != 0) fail(report_fd, errno);
-        pid_t child = fork();
+        struct sigaction forward = {.sa_handler = kill_program};
+        sigemptyset(&forward.sa_mask);
+        if (sigaction(SIGTERM, &forward, NULL) != 0) fail(report_fd, errno);
+        // The raw system call: glibc's fork takes locks that another thread of kubesim may have held
+        // when this process was forked.
+        pid_t child = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
         if (child < 0) fail(report_fd, errno);
         if (child == 0) {
             close(report_fd);
+            signal(SIGTERM, SIG_DFL);
             if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(127);
+            // A process group of its own, in the foreground of the terminal if there is one, so that
+            // a stop kills the command and what it started, while this parent lives on to reap it.
+            setpgid(0, 0);
+            if (controlling_terminal) {
+                signal(SIGTTOU, SIG_IGN);
+                tcsetpgrp(0, getpid());
+                signal(SIGTTOU, SIG_DFL);
+            }
             exec_searching(program, argv, envp);
             int code = errno == EACCES ? 126 : 127;
             write_text(2, "exec: \"");
@@ -210,6 +235,9 @@ pid_t kubesim_spawn_joined(const char *program, char *const argv[], char *const 
             write_text(2, code == 127 ? "\": executable file not found in $PATH\n" : "\": permission denied\n");
             _exit(code);
         }
+        setpgid(child, child);
+        program_group = child;
+        if (stop_requested) kill(-child, SIGKILL);
         close(report_fd);
         // The streams end when the program and what it started close them, not when this process does.
         int null_fd = open("/dev/null", O_RDWR);

@@ -120,3 +120,281 @@ func jsonString(_ text: String) -> String {
     let data = try! JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])
     return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
 }
+
+/// Issue 9, never silent: what kubesim cannot run waits, says why, and is retried.
+@Suite(.serialized) struct NeverSilentKubectlTests {
+    /// An image-only container (kubesim runs no images) leaves one Pending pod whose container waits with
+    /// CreateContainerError and says what to add; the ReplicaSet does not replace it again and again.
+    @Test func imageOnlyContainerWaitsAndSaysWhatToAdd() async throws {
+        try await PodSpecKubectlTests.withCluster("image-only") { cluster in
+            let deployment = """
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata:
+                  name: image-only
+                spec:
+                  replicas: 1
+                  selector:
+                    matchLabels: {app: image-only}
+                  template:
+                    metadata:
+                      labels: {app: image-only}
+                    spec:
+                      containers:
+                      - name: app
+                        image: nginx:1.27
+                """
+            let applied = try await cluster.apply(deployment)
+            #expect(applied.status == 0, "\(applied.stderr)")
+            try await eventually("the container waiting with CreateContainerError") {
+                try await cluster.jsonpath("pods", ".items[*].status.containerStatuses[0].state.waiting.reason")
+                    == "CreateContainerError"
+            }
+            let message = try await cluster.jsonpath(
+                "pods", ".items[0].status.containerStatuses[0].state.waiting.message")
+            #expect(message.contains("give the container a command"), "\(message)")
+            #expect(try await cluster.jsonpath("pods", ".items[0].status.phase") == "Pending")
+            let table = try await cluster.run(["get", "pods", "--no-headers"]).stdout
+            #expect(table.contains("CreateContainerError"), "\(table)")
+            try await eventually("a Failed event that tells why") {
+                try await cluster.run(["get", "events", "--field-selector", "reason=Failed"]).stdout
+                    .contains("give the container a command")
+            }
+            // Over a few seconds (a ReplicaSet replaced a Failed pod at once before), still one pod.
+            for _ in 0..<6 {
+                let names = try await cluster.jsonpath("pods", ".items[*].metadata.name")
+                #expect(names.split(separator: " ").count == 1, "\(names)")
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+}
+
+/// Issue 9: ports by name, and pods with several containers.
+@Suite(.serialized) struct PodPortsKubectlTests {
+    /// Probes on a named port (`port: http`) reach that port, and `kubectl port-forward` to a pod with
+    /// two containers and a named port serves it.
+    @Test func namedPortsInProbesAndPortForwardToAPodWithTwoContainers() async throws {
+        try await PodSpecKubectlTests.withCluster("named-ports") { cluster in
+            let root = cluster.directory.appendingPathComponent("site")
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            try Data("named\n".utf8).write(to: root.appendingPathComponent("index.html"))
+            let pod = """
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: web
+                spec:
+                  terminationGracePeriodSeconds: 1
+                  containers:
+                  - name: web
+                    image: python:3.12-slim
+                    command: ["python3", "-m", "http.server", "8081", "--directory", "/site"]
+                    ports:
+                    - {name: http, containerPort: 8081}
+                    readinessProbe:
+                      httpGet: {path: /index.html, port: http}
+                      periodSeconds: 1
+                    livenessProbe:
+                      tcpSocket: {port: http}
+                      initialDelaySeconds: 1
+                      periodSeconds: 1
+                      failureThreshold: 2
+                    volumeMounts:
+                    - {name: site, mountPath: /site}
+                  - name: sidecar
+                    image: busybox
+                    command: ["sleep", "3600"]
+                  volumes:
+                  - name: site
+                    hostPath: {path: \(root.path)}
+                """
+            let applied = try await cluster.apply(pod)
+            #expect(applied.status == 0, "\(applied.stderr)")
+            try await eventually("both containers ready") {
+                try await cluster.jsonpath("pod/web", ".status.containerStatuses[*].ready") == "true true"
+            }
+            // The liveness probe on the named port did not kill the server (a probe on a wrong port
+            // would have within 3 s).
+            try await Task.sleep(for: .seconds(3))
+            #expect(try await cluster.jsonpath("pod/web", ".status.containerStatuses[0].restartCount") == "0")
+            let local = try FreePort.pick()
+            let forward = try cluster.kubectl.start(["port-forward", "-n", "spec", "pod/web", "\(local):http"])
+            defer { forward.stop() }
+            try await forward.waitForOutput("the forward") { $0.contains("Forwarding from 127.0.0.1:\(local)") }
+            #expect(try await httpGet(port: local, path: "/index.html") == "named\n")
+        }
+    }
+}
+
+/// Issue 9, never silent: `dryRun=All` changes nothing, whatever the verb.
+@Suite(.serialized) struct DryRunKubectlTests {
+    static func deployment(replicas: Int, image: String = "busybox:1") -> String {
+        """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: dry
+          labels: {app: dry}
+        spec:
+          replicas: \(replicas)
+          selector:
+            matchLabels: {app: dry}
+          template:
+            metadata:
+              labels: {app: dry}
+            spec:
+              containers:
+              - name: app
+                image: \(image)
+                command: ["sleep", "3600"]
+        """
+    }
+
+    @Test func serverDryRunsLeaveTheLiveObjectUnchanged() async throws {
+        try await PodSpecKubectlTests.withCluster("dry-run") { cluster in
+            #expect(try await cluster.apply(Self.deployment(replicas: 2)).status == 0)
+            // The generation counts changes of the spec (the controllers' status writes move the
+            // resourceVersion meanwhile).
+            func live() async throws -> String {
+                try await cluster.jsonpath("deploy/dry", ".spec.replicas") + " "
+                    + cluster.jsonpath("deploy/dry", ".spec.template.spec.containers[0].image") + " "
+                    + cluster.jsonpath("deploy/dry", ".metadata.generation")
+            }
+            let before = try await live()
+            #expect(before == "2 busybox:1 1")
+
+            let applied = try await cluster.apply(
+                Self.deployment(replicas: 5, image: "busybox:2"), ["--dry-run=server"])
+            #expect(applied.status == 0, "\(applied.stderr)")
+            #expect(applied.stdout.contains("(server dry run)"), "\(applied.stdout)")
+            #expect(try await live() == before, "apply --dry-run=server")
+
+            let serverSide = try await cluster.apply(
+                Self.deployment(replicas: 6), ["--server-side", "--force-conflicts", "--dry-run=server"])
+            #expect(serverSide.status == 0, "\(serverSide.stderr)")
+            #expect(try await live() == before, "apply --server-side --dry-run=server")
+
+            for type in ["strategic", "merge"] {
+                let patched = try await cluster.run([
+                    "patch", "deploy/dry", "--type", type, "-p", #"{"spec":{"replicas":7}}"#, "--dry-run=server",
+                ])
+                #expect(patched.status == 0, "\(patched.stderr)")
+                #expect(try await live() == before, "patch --type \(type) --dry-run=server")
+            }
+            let jsonPatched = try await cluster.run([
+                "patch", "deploy/dry", "--type", "json", "-p", #"[{"op":"replace","path":"/spec/replicas","value":8}]"#,
+                "--dry-run=server",
+            ])
+            #expect(jsonPatched.status == 0, "\(jsonPatched.stderr)")
+            #expect(try await live() == before, "patch --type json --dry-run=server")
+
+            let scaled = try await cluster.run(["scale", "deploy/dry", "--replicas", "9", "--dry-run=server"])
+            #expect(scaled.status == 0, "\(scaled.stderr)")
+            #expect(try await live() == before, "scale --dry-run=server")
+
+            let file = cluster.directory.appendingPathComponent("changed.yaml")
+            try Data(Self.deployment(replicas: 3).utf8).write(to: file)
+            let diff = try await cluster.run(["diff", "-f", file.path])
+            #expect(diff.status == 1, "diff finds the change: \(diff.stdout) \(diff.stderr)")
+            #expect(diff.stdout.contains("replicas: 3"), "\(diff.stdout)")
+            #expect(try await live() == before, "diff -f")
+
+            let replaced = try await cluster.run(["replace", "-f", file.path, "--dry-run=server"])
+            #expect(replaced.status == 0, "\(replaced.stderr)")
+            #expect(try await live() == before, "replace --dry-run=server")
+
+            let deleted = try await cluster.run(["delete", "deploy/dry", "--dry-run=server"])
+            #expect(deleted.status == 0, "\(deleted.stderr)")
+            #expect(try await live() == before, "delete --dry-run=server")
+        }
+    }
+}
+
+/// Issue 9: the environment a kubelet gives a container.
+@Suite(.serialized) struct EnvironmentKubectlTests {
+    @Test func valueFromEnvFromExpansionAndServiceVariables() async throws {
+        try await PodSpecKubectlTests.withCluster("env") { cluster in
+            let objects = """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: settings}
+                data: {mode: dev, level: debug}
+                ---
+                apiVersion: v1
+                kind: Secret
+                metadata: {name: db}
+                stringData: {url: "postgres://db:5432/app"}
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: back-end}
+                spec:
+                  clusterIP: 10.96.0.20
+                  selector: {app: back-end}
+                  ports: [{name: http, port: 8080, targetPort: 8080}]
+                """
+            #expect(try await cluster.apply(objects).status == 0)
+            let extra = """
+                    env:
+                    - {name: MODE, valueFrom: {configMapKeyRef: {name: settings, key: mode}}}
+                    - {name: DATABASE_URL, valueFrom: {secretKeyRef: {name: db, key: url}}}
+                    - {name: OPTIONAL, valueFrom: {secretKeyRef: {name: db, key: nope, optional: true}}}
+                    - {name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+                    - {name: NS, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
+                    - {name: IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+                    - {name: APP, valueFrom: {fieldRef: {fieldPath: "metadata.labels['app']"}}}
+                    - {name: GREETING, value: "$(MODE) in $(NS)"}
+                    envFrom:
+                    - {prefix: CFG_, configMapRef: {name: settings}}
+                """
+            var pod = PodSpecKubectlTests.pod(
+                "env", command: "env | sort; sleep 3600", extra: extra
+            )
+            pod = pod.replacingOccurrences(of: "  name: env\n", with: "  name: env\n  labels: {app: shop}\n")
+            #expect(try await cluster.apply(pod).status == 0)
+            try await cluster.waitUntilRunning("env")
+            var logs = ""
+            try await eventually("the environment in the log") {
+                logs = try await cluster.run(["logs", "env"]).stdout
+                return logs.contains("PATH=")
+            }
+            for line in [
+                "MODE=dev", "DATABASE_URL=postgres://db:5432/app", "POD=env", "NS=spec", "IP=127.0.0.1", "APP=shop",
+                "GREETING=dev in spec", "CFG_mode=dev", "CFG_level=debug", "BACK_END_SERVICE_HOST=10.96.0.20",
+                "BACK_END_SERVICE_PORT=8080", "BACK_END_SERVICE_PORT_HTTP=8080",
+            ] {
+                #expect(logs.split(separator: "\n").contains(Substring(line)), "\(line) missing in \(logs)")
+            }
+            #expect(!logs.contains("OPTIONAL="))
+        }
+    }
+
+    /// A missing key: the container waits with CreateContainerConfigError until the key exists.
+    @Test func aMissingKeyWaitsWithCreateContainerConfigError() async throws {
+        try await PodSpecKubectlTests.withCluster("env-missing") { cluster in
+            let extra = """
+                    env:
+                    - {name: TOKEN, valueFrom: {secretKeyRef: {name: later, key: token}}}
+                """
+            #expect(
+                try await cluster.apply(
+                    PodSpecKubectlTests.pod("waits", command: "echo $TOKEN; sleep 3600", extra: extra)
+                ).status == 0)
+            try await eventually("CreateContainerConfigError") {
+                try await cluster.jsonpath("pod/waits", ".status.containerStatuses[0].state.waiting.reason")
+                    == "CreateContainerConfigError"
+            }
+            #expect(
+                try await cluster.jsonpath("pod/waits", ".status.containerStatuses[0].state.waiting.message")
+                    == #"secret "later" not found"#)
+            #expect(try await cluster.jsonpath("pod/waits", ".status.phase") == "Pending")
+            let created = try await cluster.run(["create", "secret", "generic", "later", "--from-literal=token=s3cret"])
+            #expect(created.status == 0, "\(created.stderr)")
+            try await cluster.waitUntilRunning("waits")
+            try await eventually("the token in the log") {
+                try await cluster.run(["logs", "waits"]).stdout.contains("s3cret")
+            }
+        }
+    }
+}

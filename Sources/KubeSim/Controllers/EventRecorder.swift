@@ -52,6 +52,12 @@ struct EventRecorder {
                 await record(
                     pod, reason: "BackOff", message: "Back-off restarting failed container \(container.name)",
                     warning: true, field: field)
+            case .waiting(let reason, let message) where reason.hasSuffix("Error"):
+                // CreateContainerError, CreateContainerConfigError, RunContainerError: kubelet's "Failed".
+                if case .waiting(let previous, let said) = before?.state, previous == reason, said == message {
+                    continue
+                }
+                await record(pod, reason: "Failed", message: "Error: \(message ?? reason)", warning: true, field: field)
             default:
                 continue
             }

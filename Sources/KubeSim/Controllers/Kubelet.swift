@@ -13,6 +13,8 @@ actor Kubelet {
     private var statuses: [String: RuntimePodStatus] = [:]
 
     private let events: EventRecorder
+    /// uid → the config error a pod's containers wait on (CreateContainerConfigError), last written.
+    private var configWaiting: [String: String] = [:]
 
     init(api: APIService, runtime: PodRuntime) {
         self.api = api
@@ -71,8 +73,7 @@ actor Kubelet {
             let phase = pod[path: ["status", "phase"]]?.stringValue
             if running[uid] == nil && phase != "Succeeded" && phase != "Failed" {
                 running[uid] = key
-                let spec = PodConversion.runtimePod(pod)
-                Task { await self.start(spec, key: key) }
+                Task { await self.start(pod, key: key) }
             }
         }
         // Force-deleted pods (grace 0) left the store before their processes did.
@@ -98,7 +99,23 @@ actor Kubelet {
         }
     }
 
-    private func start(_ pod: RuntimePod, key: ObjectKey) async {
+    private func start(_ object: JSON, key: ObjectKey) async {
+        var pod = PodConversion.runtimePod(object)
+        switch await ContainerEnvironment(api: api).resolve(object) {
+        case .failure(let error):
+            // Not started: the next change in the store (the missing ConfigMap or Secret, say) tries again.
+            running[pod.uid] = nil
+            await waitForConfig(object, key: key, message: error.message)
+            return
+        case .success(let environments):
+            for index in pod.containers.indices {
+                pod.containers[index].env = environments[pod.containers[index].name] ?? [:]
+            }
+            for index in pod.initContainers.indices {
+                pod.initContainers[index].env = environments[pod.initContainers[index].name] ?? [:]
+            }
+            configWaiting[pod.uid] = nil
+        }
         do {
             try await runtime.start(pod)
         } catch {
@@ -107,6 +124,31 @@ actor Kubelet {
                 object[path: ["status", "reason"]] = "CreateContainerError"
                 object[path: ["status", "message"]] = .string(String(describing: error))
             }
+        }
+    }
+
+    /// The pod stays Pending, its containers waiting with CreateContainerConfigError, as a kubelet shows
+    /// a container whose ConfigMap, Secret or key is missing.
+    private func waitForConfig(_ pod: JSON, key: ObjectKey, message: String) async {
+        guard configWaiting[pod.uid] != message else { return }
+        configWaiting[pod.uid] = message
+        let waiting: JSON = [
+            "waiting": ["reason": "CreateContainerConfigError", "message": .string(message)]
+        ]
+        let updated = await api.store.modify(key) { object in
+            guard object.uid == pod.uid else { return }
+            object[path: ["status", "phase"]] = "Pending"
+            object[path: ["status", "hostIP"]] = "127.0.0.1"
+            object[path: ["status", "containerStatuses"]] = .array(
+                (object[path: ["spec", "containers"]]?.arrayValue ?? []).map { container in
+                    [
+                        "name": container["name"] ?? "", "image": container["image"] ?? "", "imageID": "",
+                        "ready": false, "started": false, "restartCount": 0, "state": waiting, "lastState": [:],
+                    ]
+                })
+        }
+        if let updated {
+            await events.record(updated, reason: "Failed", message: "Error: \(message)", warning: true)
         }
     }
 

@@ -4,7 +4,7 @@ import Foundation
 enum PodConversion {
     static func runtimePod(_ pod: JSON) -> RuntimePod {
         let spec = pod["spec"] ?? [:]
-        let containers = (spec["containers"]?.arrayValue ?? []).map { container in
+        let convert = { (container: JSON) -> RuntimeContainer in
             var env: [String: String] = [:]
             for variable in container["env"]?.arrayValue ?? [] {
                 guard let name = variable["name"]?.stringValue else { continue }
@@ -19,8 +19,11 @@ enum PodConversion {
                         name: mount["name"]?.stringValue ?? "", mountPath: mount["mountPath"]?.stringValue ?? "",
                         readOnly: mount["readOnly"]?.boolValue ?? false)
                 },
-                readinessProbe: probe(container["readinessProbe"]), livenessProbe: probe(container["livenessProbe"]))
+                readinessProbe: probe(container["readinessProbe"], in: container),
+                livenessProbe: probe(container["livenessProbe"], in: container))
         }
+        let containers = (spec["containers"]?.arrayValue ?? []).map(convert)
+        let initContainers = (spec["initContainers"]?.arrayValue ?? []).map(convert)
         let volumes = (spec["volumes"]?.arrayValue ?? []).compactMap { volume -> RuntimeVolume? in
             guard let name = volume["name"]?.stringValue else { return nil }
             if let path = volume[path: ["hostPath", "path"]]?.stringValue {
@@ -29,7 +32,8 @@ enum PodConversion {
             return RuntimeVolume(name: name, source: .emptyDir)
         }
         return RuntimePod(
-            uid: pod.uid, namespace: pod.namespace, name: pod.name, containers: containers, volumes: volumes,
+            uid: pod.uid, namespace: pod.namespace, name: pod.name, containers: containers,
+            initContainers: initContainers, volumes: volumes,
             restartPolicy: spec["restartPolicy"]?.stringValue ?? "Always",
             terminationGracePeriodSeconds: spec["terminationGracePeriodSeconds"]?.intValue ?? 30)
     }
@@ -38,15 +42,25 @@ enum PodConversion {
         (value?.arrayValue ?? []).map { $0.stringValue ?? $0.compactString }
     }
 
-    private static func probe(_ value: JSON?) -> RuntimeProbe? {
+    /// A probe's port: a number, or the name of one of the container's ports (an IntOrString, as a
+    /// kubelet resolves it); 0 (which no probe reaches) when the name is not a port of the container.
+    static func port(_ value: JSON?, in container: JSON) -> Int {
+        if let number = value?.intValue { return number }
+        guard let text = value?.stringValue else { return 0 }
+        if let number = Int(text) { return number }
+        let named = (container["ports"]?.arrayValue ?? []).first { $0["name"]?.stringValue == text }
+        return named?["containerPort"]?.intValue ?? 0
+    }
+
+    private static func probe(_ value: JSON?, in container: JSON) -> RuntimeProbe? {
         guard let value, value.objectValue != nil else { return nil }
         let action: RuntimeProbe.Action
         if let http = value["httpGet"] {
-            action = .httpGet(path: http["path"]?.stringValue ?? "/", port: http["port"]?.intValue ?? 80)
+            action = .httpGet(path: http["path"]?.stringValue ?? "/", port: port(http["port"], in: container))
         } else if let exec = value["exec"] {
             action = .exec(strings(exec["command"]))
         } else if let tcp = value["tcpSocket"] {
-            action = .tcpSocket(port: tcp["port"]?.intValue ?? 80)
+            action = .tcpSocket(port: port(tcp["port"], in: container))
         } else {
             return nil
         }

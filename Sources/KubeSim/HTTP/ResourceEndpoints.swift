@@ -17,7 +17,7 @@ extension APIRouter {
                 let body = try Self.decodeBody(request)
                 let created = try await api.create(
                     resource, namespace: path.namespace, body: body, fieldManager: Self.fieldManager(request),
-                    dryRun: request.parameter("dryRun") == "All")
+                    dryRun: request.isDryRun)
                 return .json(created, status: .created)
             case .DELETE:
                 return try await deleteCollection(path, request)
@@ -39,7 +39,7 @@ extension APIRouter {
         case .PUT:
             let replaced = try await api.replace(
                 resource, namespace: path.namespace, name: name, body: try Self.decodeBody(request),
-                fieldManager: Self.fieldManager(request))
+                fieldManager: Self.fieldManager(request), dryRun: request.isDryRun)
             return .json(replaced)
         case .PATCH:
             return try await patch(path, name, request)
@@ -67,7 +67,7 @@ extension APIRouter {
             return .json(
                 try await api.replace(
                     resource, namespace: path.namespace, name: name, body: try Self.decodeBody(request),
-                    fieldManager: Self.fieldManager(request), subresource: "status"))
+                    fieldManager: Self.fieldManager(request), subresource: "status", dryRun: request.isDryRun))
         case ("status", .PATCH):
             return try await patch(path, name, request, subresource: "status")
         case ("scale", .GET):
@@ -76,14 +76,16 @@ extension APIRouter {
             let body = try Self.decodeBody(request)
             return .json(
                 try await api.updateScale(
-                    resource, namespace: path.namespace, name: name, fieldManager: Self.fieldManager(request)
+                    resource, namespace: path.namespace, name: name, fieldManager: Self.fieldManager(request),
+                    dryRun: request.isDryRun
                 ) { _ in body })
         case ("scale", .PATCH):
             let patch = try Self.decodeBody(request)
             let strategic = request.contentType == "application/strategic-merge-patch+json"
             return .json(
                 try await api.updateScale(
-                    resource, namespace: path.namespace, name: name, fieldManager: Self.fieldManager(request)
+                    resource, namespace: path.namespace, name: name, fieldManager: Self.fieldManager(request),
+                    dryRun: request.isDryRun
                 ) { scale in
                     strategic ? StrategicMerge.apply(patch, to: scale) : APIService.mergePatch(scale, patch)
                 })
@@ -112,19 +114,19 @@ extension APIRouter {
             let (object, created) = try await api.apply(
                 resource, namespace: path.namespace, name: name, config: config,
                 fieldManager: request.parameter("fieldManager"), force: request.flag("force"),
-                dryRun: request.parameter("dryRun") == "All")
+                dryRun: request.isDryRun)
             return .json(object, status: created ? .created : .ok)
         case "application/merge-patch+json", "application/strategic-merge-patch+json":
             let patched = try await api.patch(
                 resource, namespace: path.namespace, name: name, patch: try Self.decodeBody(request),
                 strategic: request.contentType.hasPrefix("application/strategic"),
-                fieldManager: Self.fieldManager(request), subresource: subresource)
+                fieldManager: Self.fieldManager(request), subresource: subresource, dryRun: request.isDryRun)
             return .json(patched)
         case "application/json-patch+json":
             let operations = try Self.decodeBody(request)
             let patched = try await api.jsonPatch(
                 resource, namespace: path.namespace, name: name, operations: operations,
-                fieldManager: Self.fieldManager(request))
+                fieldManager: Self.fieldManager(request), dryRun: request.isDryRun)
             return .json(patched)
         default:
             throw APIError.unsupportedMediaType(request.contentType)
@@ -180,4 +182,9 @@ extension APIRouter {
             throw APIError.badRequest("the body of the request is not valid JSON: \(error)")
         }
     }
+}
+
+extension HTTPRequest {
+    /// `dryRun=All`: the write is checked and answered but not stored (the only value the API accepts).
+    var isDryRun: Bool { parameter("dryRun") == "All" }
 }

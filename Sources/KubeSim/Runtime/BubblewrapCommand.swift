@@ -95,7 +95,9 @@ func containerProgram(_ container: RuntimeContainer) throws -> [String] {
     let program = (container.command + container.args).map { expandReferences($0, in: container.env) }
     guard let first = program.first, !first.isEmpty else {
         throw RuntimeError(
-            "container \"\(container.name)\" has neither command nor args: kubesim ignores images, so one is required")
+            reason: "CreateContainerError",
+            "kubesim runs no images: give the container a command (container \"\(container.name)\" has neither "
+                + "command nor args, and the entrypoint of image \"\(container.image)\" is not known)")
     }
     return program
 }
@@ -138,6 +140,11 @@ func expandReferences(_ text: String, in environment: [String: String]) -> Strin
 /// An error with a message a person can act on.
 public struct RuntimeError: Error, CustomStringConvertible, Equatable {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The reason a kubelet gives a container that this error keeps waiting (nil: RunContainerError).
+    public var reason: String?
+    public init(reason: String? = nil, _ message: String) {
+        self.reason = reason
+        self.message = message
+    }
     public var description: String { message }
 }

@@ -71,9 +71,9 @@ final class BubblewrapExecProcess: ExecProcess {
         await process.wait(timeout: timeout)
     }
 
-    /// Kills the command and what it started in its process group.
+    /// Kills the command and what it started in its process group; its parent reaps it and exits.
     func terminate() {
-        process.signalGroup(SIGKILL)
+        process.signal(SIGTERM)
     }
 
     func resize(columns: Int, rows: Int) {

@@ -171,7 +171,6 @@ public final class BubblewrapPodRuntime: PodRuntime {
                 throw RuntimeError(
                     "pod \(pod.namespace)/\(pod.name): container name \"\(container.name)\" is used twice")
             }
-            _ = try containerProgram(container)
             for mount in container.volumeMounts where !pod.volumes.contains(where: { $0.name == mount.name }) {
                 throw RuntimeError(
                     "pod \(pod.namespace)/\(pod.name): container \"\(container.name)\" mounts volume \"\(mount.name)\", which the pod does not declare"

@@ -131,13 +131,6 @@ final class ChildProcess: Sendable {
         }
     }
 
-    /// Signals the process group the process leads, unless the process was already reaped.
-    func signalGroup(_ signal: Int32) {
-        outcome.withLock { outcome in
-            if case .running = outcome { _ = kill(-pid, signal) }
-        }
-    }
-
     private func finish(status: Int32) {
         let waiters = outcome.withLock { outcome -> [CheckedContinuation<Int32?, Never>] in
             guard case .running(let waiters, _) = outcome else { return [] }

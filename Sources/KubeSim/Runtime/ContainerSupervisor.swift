@@ -101,7 +101,9 @@ final class ContainerSupervisor: Sendable {
             do {
                 instance = try await ContainerInstance.start(container, in: sandbox, restartCount: restarts)
             } catch {
-                update { $0.status.state = .waiting(reason: "RunContainerError", message: "\(error)") }
+                // The kubelet keeps the container waiting and tries again after a back-off, without a restart.
+                let reason = (error as? RuntimeError)?.reason ?? "RunContainerError"
+                update { $0.status.state = .waiting(reason: reason, message: "\(error)") }
                 backOffStep += 1
                 try? await Task.sleep(for: sandbox.settings.backOff(beforeRestart: backOffStep))
                 continue

@@ -74,7 +74,8 @@ final class PodStreams: Sendable {
     func planPortForward(namespace: String, name: String, request: HTTPRequest, offered: [String], spdy: Bool) async
         -> UpgradePlan?
     {
-        guard let (pod, _) = try? await target(namespace: namespace, name: name, container: nil, needsRunning: false),
+        // A port belongs to the pod's network namespace, which all its containers share: no container to choose.
+        guard let pod = try? await api.get(.pods, namespace: namespace, name: name),
             pod[path: ["status", "phase"]] == "Running"
         else { return nil }
         let uid = pod.uid
@@ -108,8 +109,12 @@ final class PodStreams: Sendable {
     func refuseStream(_ kind: String, namespace: String, name: String, request: HTTPRequest) async throws
         -> HTTPResponse
     {
-        let (pod, _) = try await target(
-            namespace: namespace, name: name, container: request.parameter("container"), needsRunning: kind == "exec")
+        let pod =
+            kind == "portforward"
+            ? try await api.get(.pods, namespace: namespace, name: name)
+            : try await target(
+                namespace: namespace, name: name, container: request.parameter("container"), needsRunning: true
+            ).pod
         if kind == "portforward" {
             guard pod[path: ["status", "phase"]] == "Running" else {
                 throw APIError.badRequest(
