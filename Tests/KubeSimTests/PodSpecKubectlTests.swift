@@ -367,6 +367,9 @@ func jsonString(_ text: String) -> String {
                 #expect(logs.split(separator: "\n").contains(Substring(line)), "\(line) missing in \(logs)")
             }
             #expect(!logs.contains("OPTIONAL="))
+            // stringData was folded into data.
+            #expect(try await cluster.jsonpath("secret/db", ".data.url") == "cG9zdGdyZXM6Ly9kYjo1NDMyL2FwcA==")
+            #expect(try await cluster.jsonpath("secret/db", ".stringData") == "")
         }
     }
 
@@ -394,6 +397,56 @@ func jsonString(_ text: String) -> String {
             try await cluster.waitUntilRunning("waits")
             try await eventually("the token in the log") {
                 try await cluster.run(["logs", "waits"]).stdout.contains("s3cret")
+            }
+        }
+    }
+}
+
+/// Issue 9: init containers run in order, each to completion, before the containers.
+@Suite(.serialized) struct InitContainerKubectlTests {
+    @Test func initContainersRunInOrderWithStatusesAndLogs() async throws {
+        try await PodSpecKubectlTests.withCluster("init") { cluster in
+            let pod = """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: staged}
+                spec:
+                  terminationGracePeriodSeconds: 1
+                  initContainers:
+                  - name: first
+                    image: busybox
+                    command: ["sh", "-c", "echo first-ran; echo first >> /work/order"]
+                    volumeMounts: [{name: work, mountPath: /work}]
+                  - name: second
+                    image: busybox
+                    command: ["sh", "-c", "while [ ! -e /work/go ]; do sleep 0.1; done; echo second >> /work/order"]
+                    volumeMounts: [{name: work, mountPath: /work}]
+                  containers:
+                  - name: main
+                    image: busybox
+                    command: ["sh", "-c", "cat /work/order; sleep 3600"]
+                    volumeMounts: [{name: work, mountPath: /work}]
+                  volumes:
+                  - {name: work, emptyDir: {}}
+                """
+            #expect(try await cluster.apply(pod).status == 0)
+            try await eventually("Init:1/2 in kubectl get pods") {
+                try await cluster.run(["get", "pod", "staged", "--no-headers"]).stdout.contains("Init:1/2")
+            }
+            #expect(try await cluster.jsonpath("pod/staged", ".status.phase") == "Pending")
+            #expect(
+                try await cluster.jsonpath("pod/staged", ".status.initContainerStatuses[0].state.terminated.reason")
+                    == "Completed")
+            #expect(try await cluster.run(["logs", "staged", "-c", "first"]).stdout == "first-ran\n")
+            let volume = try #require(
+                FileManager.default.enumerator(atPath: cluster.directory.path)?.compactMap { $0 as? String }
+                    .first { $0.hasSuffix("volumes/work/order") })
+            try Data().write(
+                to: cluster.directory.appendingPathComponent(volume).deletingLastPathComponent()
+                    .appendingPathComponent("go"))
+            try await cluster.waitUntilRunning("staged")
+            try await eventually("the main container's log") {
+                try await cluster.run(["logs", "staged", "-c", "main"]).stdout == "first\nsecond\n"
             }
         }
     }

@@ -79,10 +79,19 @@ enum PodConversion {
         let previous = result["conditions"]?.arrayValue ?? []
         let containersReady = status.containers.allSatisfy(\.ready) && !status.containers.isEmpty
         let running = status.containers.contains { if case .running = $0.state { return true } else { return false } }
+        let incomplete = status.initContainers.filter { container in
+            if case .terminated(0, _, _, _, _) = container.state { return false }
+            return true
+        }.map(\.name)
+        let initialized = incomplete.isEmpty
         result["phase"] = .string(status.phase)
         result["conditions"] = .array([
             Conditions.make("PodReadyToStartContainers", true, reason: nil, message: nil, previous: previous),
-            Conditions.make("Initialized", true, reason: nil, message: nil, previous: previous),
+            Conditions.make(
+                "Initialized", initialized, reason: initialized ? nil : "ContainersNotInitialized",
+                message: initialized
+                    ? nil : "containers with incomplete status: [\(incomplete.joined(separator: " "))]",
+                previous: previous),
             Conditions.make(
                 "Ready", status.ready, reason: status.ready ? nil : "ContainersNotReady",
                 message: status.ready ? nil : "containers with unready status: \(unready(status))", previous: previous),
@@ -103,19 +112,29 @@ enum PodConversion {
             (pod[path: ["spec", "containers"]]?.arrayValue ?? []).map {
                 ($0["name"]?.stringValue ?? "", $0["image"]?.stringValue ?? "")
             }, uniquingKeysWith: { first, _ in first })
+        let initImages = Dictionary(
+            (pod[path: ["spec", "initContainers"]]?.arrayValue ?? []).map {
+                ($0["name"]?.stringValue ?? "", $0["image"]?.stringValue ?? "")
+            }, uniquingKeysWith: { first, _ in first })
+        if !status.initContainers.isEmpty {
+            result["initContainerStatuses"] = .array(
+                status.initContainers.map { containerStatus($0, image: initImages[$0.name] ?? "") })
+        }
         result["containerStatuses"] = .array(
-            status.containers.map { container in
-                var json: JSON = [
-                    "name": .string(container.name), "image": .string(images[container.name] ?? ""), "imageID": "",
-                    "ready": .bool(container.ready), "started": .bool(container.started),
-                    "restartCount": .int(Int64(container.restartCount)), "state": state(container.state, container),
-                    "lastState": container.lastState.map { state($0, container) } ?? [:],
-                ]
-                if !container.containerID.isEmpty { json["containerID"] = .string(container.containerID) }
-                return json
-            })
+            status.containers.map { containerStatus($0, image: images[$0.name] ?? "") })
         result["qosClass"] = result["qosClass"] ?? "BestEffort"
         return result
+    }
+
+    private static func containerStatus(_ container: RuntimeContainerStatus, image: String) -> JSON {
+        var json: JSON = [
+            "name": .string(container.name), "image": .string(image), "imageID": "",
+            "ready": .bool(container.ready), "started": .bool(container.started),
+            "restartCount": .int(Int64(container.restartCount)), "state": state(container.state, container),
+            "lastState": container.lastState.map { state($0, container) } ?? [:],
+        ]
+        if !container.containerID.isEmpty { json["containerID"] = .string(container.containerID) }
+        return json
     }
 
     private static func unready(_ status: RuntimePodStatus) -> String {

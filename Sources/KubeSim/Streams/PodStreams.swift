@@ -18,9 +18,12 @@ final class PodStreams: Sendable {
     ) {
         let pod = try await api.get(.pods, namespace: namespace, name: name)
         let names = (pod[path: ["spec", "containers"]]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+        let initNames = (pod[path: ["spec", "initContainers"]]?.arrayValue ?? []).compactMap {
+            $0["name"]?.stringValue
+        }
         let chosen: String
         if let container, !container.isEmpty {
-            guard names.contains(container) else {
+            guard names.contains(container) || initNames.contains(container) else {
                 throw APIError.badRequest("container \(container) is not valid for pod \(name)")
             }
             chosen = container
@@ -45,7 +48,7 @@ final class PodStreams: Sendable {
 
     private func isRunning(_ pod: JSON, _ container: String) async -> Bool {
         guard let status = await kubelet.status(uid: pod.uid) else { return false }
-        return status.containers.contains { status in
+        return (status.containers + status.initContainers).contains { status in
             if status.name == container, case .running = status.state { return true }
             return false
         }
