@@ -451,3 +451,28 @@ func jsonString(_ text: String) -> String {
         }
     }
 }
+
+/// Issue 9, never silent: fields kubesim stores but does not act on are named in warnings and events.
+@Suite(.serialized) struct UnhonouredFieldKubectlTests {
+    @Test func ignoredFieldsGetAWarningHeaderAndAPodEvent() async throws {
+        try await PodSpecKubectlTests.withCluster("warnings") { cluster in
+            let extra = """
+                    resources:
+                      limits: {memory: 64Mi}
+                  nodeSelector: {disktype: ssd}
+                """
+            let applied = try await cluster.apply(
+                PodSpecKubectlTests.pod("limited", command: "sleep 3600", extra: extra))
+            #expect(applied.status == 0, "\(applied.stderr)")
+            #expect(
+                applied.stderr.contains("Warning: spec.nodeSelector: ignored by kubesim"), "\(applied.stderr)")
+            #expect(
+                applied.stderr.contains("Warning: spec.containers[0].resources: requests and limits are not enforced"),
+                "\(applied.stderr)")
+            try await eventually("a FieldIgnored event on the pod") {
+                try await cluster.run(["get", "events", "--field-selector", "reason=FieldIgnored"]).stdout
+                    .contains("spec.nodeSelector: ignored by kubesim")
+            }
+        }
+    }
+}

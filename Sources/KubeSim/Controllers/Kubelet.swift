@@ -116,6 +116,9 @@ actor Kubelet {
             }
             configWaiting[pod.uid] = nil
         }
+        for message in UnhonouredFields.warnings(for: object, resource: .pods) {
+            await events.record(object, reason: "FieldIgnored", message: message, warning: true)
+        }
         do {
             try await runtime.start(pod)
         } catch {

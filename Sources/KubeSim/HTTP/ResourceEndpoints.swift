@@ -18,7 +18,7 @@ extension APIRouter {
                 let created = try await api.create(
                     resource, namespace: path.namespace, body: body, fieldManager: Self.fieldManager(request),
                     dryRun: request.isDryRun)
-                return .json(created, status: .created)
+                return .warned(created, resource, status: .created)
             case .DELETE:
                 return try await deleteCollection(path, request)
             default:
@@ -40,7 +40,7 @@ extension APIRouter {
             let replaced = try await api.replace(
                 resource, namespace: path.namespace, name: name, body: try Self.decodeBody(request),
                 fieldManager: Self.fieldManager(request), dryRun: request.isDryRun)
-            return .json(replaced)
+            return .warned(replaced, resource)
         case .PATCH:
             return try await patch(path, name, request)
         case .DELETE:
@@ -115,19 +115,19 @@ extension APIRouter {
                 resource, namespace: path.namespace, name: name, config: config,
                 fieldManager: request.parameter("fieldManager"), force: request.flag("force"),
                 dryRun: request.isDryRun)
-            return .json(object, status: created ? .created : .ok)
+            return .warned(object, resource, status: created ? .created : .ok)
         case "application/merge-patch+json", "application/strategic-merge-patch+json":
             let patched = try await api.patch(
                 resource, namespace: path.namespace, name: name, patch: try Self.decodeBody(request),
                 strategic: request.contentType.hasPrefix("application/strategic"),
                 fieldManager: Self.fieldManager(request), subresource: subresource, dryRun: request.isDryRun)
-            return .json(patched)
+            return .warned(patched, resource)
         case "application/json-patch+json":
             let operations = try Self.decodeBody(request)
             let patched = try await api.jsonPatch(
                 resource, namespace: path.namespace, name: name, operations: operations,
                 fieldManager: Self.fieldManager(request), dryRun: request.isDryRun)
-            return .json(patched)
+            return .warned(patched, resource)
         default:
             throw APIError.unsupportedMediaType(request.contentType)
         }
@@ -187,4 +187,15 @@ extension APIRouter {
 extension HTTPRequest {
     /// `dryRun=All`: the write is checked and answered but not stored (the only value the API accepts).
     var isDryRun: Bool { parameter("dryRun") == "All" }
+}
+
+extension HTTPResponse {
+    /// The object, with a `Warning` header for each pod-spec field kubesim does not honour.
+    static func warned(_ object: JSON, _ resource: ResourceType, status: HTTPResponseStatus = .ok) -> HTTPResponse {
+        var response = HTTPResponse.json(object, status: status)
+        for message in UnhonouredFields.warnings(for: object, resource: resource) {
+            response.headers.add(name: "Warning", value: UnhonouredFields.header(message))
+        }
+        return response
+    }
 }
