@@ -476,3 +476,30 @@ func jsonString(_ text: String) -> String {
         }
     }
 }
+
+/// Issue 9: a paused Deployment does not roll, and scaling is recorded as a cluster records it.
+@Suite(.serialized) struct DeploymentEventKubectlTests {
+    @Test func pausedDeploymentDoesNotRollAndScalingIsAnEvent() async throws {
+        try await PodSpecKubectlTests.withCluster("paused") { cluster in
+            #expect(try await cluster.apply(DryRunKubectlTests.deployment(replicas: 1)).status == 0)
+            try await eventually("a ScalingReplicaSet event") {
+                try await cluster.run(["get", "events", "--field-selector", "reason=ScalingReplicaSet"]).stdout
+                    .contains("Scaled up replica set dry-")
+            }
+            #expect(try await cluster.run(["rollout", "pause", "deploy/dry"]).status == 0)
+            let changed = try await cluster.run(["set", "image", "deploy/dry", "app=busybox:2"])
+            #expect(changed.status == 0, "\(changed.stderr)")
+            // The controller acts on every change; the next ones (a scale) show it kept one ReplicaSet.
+            #expect(try await cluster.run(["scale", "deploy/dry", "--replicas", "2"]).status == 0)
+            try await eventually("the paused Deployment scaled its ReplicaSet") {
+                try await cluster.jsonpath("rs", ".items[*].spec.replicas") == "2"
+            }
+            #expect(try await cluster.jsonpath("rs", ".items[*].spec.template.spec.containers[0].image") == "busybox:1")
+            #expect(try await cluster.run(["rollout", "resume", "deploy/dry"]).status == 0)
+            try await eventually("a second ReplicaSet once resumed") {
+                try await cluster.jsonpath("rs", ".items[*].spec.template.spec.containers[0].image")
+                    .split(separator: " ").sorted() == ["busybox:1", "busybox:2"]
+            }
+        }
+    }
+}

@@ -14,8 +14,9 @@ enum UnhonouredFields {
         }
     }
 
-    /// One message per field kubesim ignores in `object`, naming the field.
-    static func warnings(for object: JSON, resource: ResourceType) -> [String] {
+    /// One message per field kubesim ignores in `object`, naming the field. `images`: also say that the
+    /// images are not pulled (for the answer to a write; as an event on every pod it would only be noise).
+    static func warnings(for object: JSON, resource: ResourceType, images: Bool = true) -> [String] {
         guard let (spec, path) = podSpec(of: object, resource: resource) else { return [] }
         var warnings: [String] = []
         for field in ["nodeSelector", "affinity", "tolerations", "topologySpreadConstraints", "priorityClassName"]
@@ -44,15 +45,15 @@ enum UnhonouredFields {
         for (group, containers) in groups {
             for (index, container) in (containers?.arrayValue ?? []).enumerated() {
                 let at = "\(path).\(group)[\(index)]"
-                warnings += containerWarnings(container, at: at, isInit: group == "initContainers")
+                warnings += containerWarnings(container, at: at, isInit: group == "initContainers", images: images)
             }
         }
         return warnings
     }
 
-    private static func containerWarnings(_ container: JSON, at path: String, isInit: Bool) -> [String] {
+    private static func containerWarnings(_ container: JSON, at path: String, isInit: Bool, images: Bool) -> [String] {
         var warnings: [String] = []
-        if let image = container["image"]?.stringValue, !image.isEmpty {
+        if images, let image = container["image"]?.stringValue, !image.isEmpty {
             warnings.append(
                 "\(path).image: kubesim pulls no images; \"\(image)\" is not used, the command runs on the host's filesystem"
             )

@@ -7,12 +7,13 @@ struct EventRecorder {
 
     /// Names sort by time, as kube-apiserver's event names do.
     func record(
-        _ pod: JSON, reason: String, message: String, warning: Bool = false, field: String? = nil,
-        component: String = "kubelet"
+        _ pod: JSON, kind: String = "Pod", apiVersion: String = "v1", reason: String, message: String,
+        warning: Bool = false, field: String? = nil, component: String = "kubelet"
     ) async {
         let now = JSON.string(Timestamps.format(Date()))
         var involved: JSON = [
-            "kind": "Pod", "apiVersion": "v1", "namespace": .string(pod.namespace), "name": .string(pod.name),
+            "kind": .string(kind), "apiVersion": .string(apiVersion), "namespace": .string(pod.namespace),
+            "name": .string(pod.name),
             "uid": .string(pod.uid),
         ]
         if let field { involved["fieldPath"] = .string(field) }

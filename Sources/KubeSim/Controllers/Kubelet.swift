@@ -116,7 +116,7 @@ actor Kubelet {
             }
             configWaiting[pod.uid] = nil
         }
-        for message in UnhonouredFields.warnings(for: object, resource: .pods) {
+        for message in UnhonouredFields.warnings(for: object, resource: .pods, images: false) {
             await events.record(object, reason: "FieldIgnored", message: message, warning: true)
         }
         do {
