@@ -503,3 +503,57 @@ func jsonString(_ text: String) -> String {
         }
     }
 }
+
+/// Issue 9: configMap, secret, projected and downwardAPI volumes, one file per key.
+@Suite(.serialized) struct FileVolumeKubectlTests {
+    @Test func configMapSecretProjectedAndDownwardAPIVolumes() async throws {
+        try await PodSpecKubectlTests.withCluster("volumes") { cluster in
+            let objects = """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: app-config}
+                data: {app.yaml: "port: 8080", other: x}
+                ---
+                apiVersion: v1
+                kind: Secret
+                metadata: {name: app-secret}
+                stringData: {password: hunter2}
+                """
+            #expect(try await cluster.apply(objects).status == 0)
+            let extra = """
+                    volumeMounts:
+                    - {name: config, mountPath: /etc/app}
+                    - {name: secret, mountPath: /var/run/secret-files}
+                    - {name: all, mountPath: /projected}
+                    - {name: info, mountPath: /info}
+                  volumes:
+                  - name: config
+                    configMap:
+                      name: app-config
+                      items: [{key: app.yaml, path: conf/app.yaml}]
+                  - name: secret
+                    secret: {secretName: app-secret, defaultMode: 0400}
+                  - name: all
+                    projected:
+                      sources:
+                      - configMap: {name: app-config}
+                      - secret: {name: app-secret}
+                  - name: info
+                    downwardAPI:
+                      items: [{path: name, fieldRef: {fieldPath: metadata.name}}]
+                """
+            let script =
+                "cat /etc/app/conf/app.yaml; echo; ls /etc/app; cat /var/run/secret-files/password; echo;"
+                + " stat -c %a /var/run/secret-files/password; cat /projected/other /projected/password; echo;"
+                + " cat /info/name; echo; touch /etc/app/x 2>/dev/null || echo read-only; sleep 3600"
+            let applied = try await cluster.apply(PodSpecKubectlTests.pod("files", command: script, extra: extra))
+            #expect(applied.status == 0, "\(applied.stderr)")
+            try await cluster.waitUntilRunning("files")
+            try await eventually("the files in the log") {
+                try await cluster.run(["logs", "files"]).stdout.contains("read-only")
+            }
+            let logs = try await cluster.run(["logs", "files"]).stdout
+            #expect(logs == "port: 8080\nconf\nhunter2\n400\nxhunter2\nfiles\nread-only\n", "\(logs)")
+        }
+    }
+}

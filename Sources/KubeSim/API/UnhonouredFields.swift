@@ -36,7 +36,8 @@ enum UnhonouredFields {
         }
         for (index, volume) in (spec["volumes"]?.arrayValue ?? []).enumerated() {
             let kinds = (volume.objectValue ?? [:]).keys.filter { $0 != "name" }
-            for kind in kinds where kind != "emptyDir" && kind != "hostPath" {
+            let supported = ["emptyDir", "hostPath", "configMap", "secret", "projected", "downwardAPI"]
+            for kind in kinds where !supported.contains(kind) {
                 warnings.append(
                     "\(path).volumes[\(index)].\(kind): not supported by kubesim, mounted as an empty folder")
             }

@@ -114,6 +114,18 @@ actor Kubelet {
             for index in pod.initContainers.indices {
                 pod.initContainers[index].env = environments[pod.initContainers[index].name] ?? [:]
             }
+        }
+        switch await ContainerEnvironment(api: api).volumeFiles(object) {
+        case .failure(let error):
+            // kubelet: the containers stay ContainerCreating, with FailedMount events.
+            running[pod.uid] = nil
+            await waitForConfig(
+                object, key: key, message: error.message, reason: "ContainerCreating", event: "FailedMount")
+            return
+        case .success(let files):
+            for index in pod.volumes.indices {
+                if let volumeFiles = files[pod.volumes[index].name] { pod.volumes[index].source = .files(volumeFiles) }
+            }
             configWaiting[pod.uid] = nil
         }
         for message in UnhonouredFields.warnings(for: object, resource: .pods, images: false) {
@@ -132,12 +144,16 @@ actor Kubelet {
 
     /// The pod stays Pending, its containers waiting with CreateContainerConfigError, as a kubelet shows
     /// a container whose ConfigMap, Secret or key is missing.
-    private func waitForConfig(_ pod: JSON, key: ObjectKey, message: String) async {
+    private func waitForConfig(
+        _ pod: JSON, key: ObjectKey, message: String, reason: String = "CreateContainerConfigError",
+        event: String = "Failed"
+    ) async {
         guard configWaiting[pod.uid] != message else { return }
         configWaiting[pod.uid] = message
-        let waiting: JSON = [
-            "waiting": ["reason": "CreateContainerConfigError", "message": .string(message)]
-        ]
+        let waiting: JSON =
+            reason == "ContainerCreating"
+            ? ["waiting": ["reason": .string(reason)]]
+            : ["waiting": ["reason": .string(reason), "message": .string(message)]]
         let updated = await api.store.modify(key) { object in
             guard object.uid == pod.uid else { return }
             object[path: ["status", "phase"]] = "Pending"
@@ -151,7 +167,8 @@ actor Kubelet {
                 })
         }
         if let updated {
-            await events.record(updated, reason: "Failed", message: "Error: \(message)", warning: true)
+            let text = event == "Failed" ? "Error: \(message)" : message
+            await events.record(updated, reason: event, message: text, warning: true)
         }
     }
 

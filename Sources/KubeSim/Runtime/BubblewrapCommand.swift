@@ -74,7 +74,8 @@ struct BubblewrapCommand: Sendable, Equatable {
         arguments += ["--cap-drop", "ALL"] + Self.defaultCapabilities.flatMap { ["--cap-add", $0] }
         for entry in root {
             switch entry {
-            case .folder(let path): arguments += ["--ro-bind", path, path]
+            case .folder(let path):
+                arguments += Self.readOnlyFolder(path, mountPoints: binds.map(\.destination))
             case .symlink(let path, let target): arguments += ["--symlink", target, path]
             }
         }
@@ -85,6 +86,36 @@ struct BubblewrapCommand: Sendable, Equatable {
         for directory in directories { arguments += ["--dir", directory] }
         arguments += ["--chdir", workingDirectory, "--"]
         return arguments + program
+    }
+}
+
+extension BubblewrapCommand {
+    /// A host folder, read-only: one bind, unless a mount point must be made inside it where the host
+    /// has nothing (a volume at /etc/app). Then the folder is a tmpfs holding read-only binds of the
+    /// host's entries, recursively along the way to the mount point, so that bubblewrap can create it
+    /// there and never on the host's disk.
+    static func readOnlyFolder(_ path: String, mountPoints: [String], root: String = "") -> [String] {
+        let inside = mountPoints.filter { $0.hasPrefix(path + "/") }
+        let missing = inside.filter { !FileManager.default.fileExists(atPath: root + $0) }
+        guard !missing.isEmpty,
+            let entries = try? FileManager.default.contentsOfDirectory(atPath: root + path)
+        else { return ["--ro-bind", root + path, path] }
+        var arguments = ["--tmpfs", path]
+        for name in entries.sorted() {
+            let child = path + "/" + name
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: root + child) {
+                arguments += ["--symlink", target, child]
+                continue
+            }
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root + child, isDirectory: &isFolder) else { continue }
+            if isFolder.boolValue && missing.contains(where: { $0.hasPrefix(child + "/") }) {
+                arguments += readOnlyFolder(child, mountPoints: missing, root: root)
+            } else {
+                arguments += ["--ro-bind", root + child, child]
+            }
+        }
+        return arguments
     }
 }
 

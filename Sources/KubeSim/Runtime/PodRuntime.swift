@@ -66,6 +66,8 @@ public struct RuntimeVolume: Sendable, Equatable {
     public enum Source: Sendable, Equatable {
         case hostPath(String)
         case emptyDir
+        /// configMap, secret, projected and downwardAPI volumes: files the kubelet wrote, mounted read-only.
+        case files([RuntimeFile])
     }
     public var name: String
     public var source: Source
@@ -73,6 +75,20 @@ public struct RuntimeVolume: Sendable, Equatable {
     public init(name: String, source: Source) {
         self.name = name
         self.source = source
+    }
+}
+
+/// A file of a configMap, secret, projected or downwardAPI volume: its path inside the volume, its
+/// contents and its mode.
+public struct RuntimeFile: Sendable, Equatable {
+    public var path: String
+    public var contents: Data
+    public var mode: Int
+
+    public init(path: String, contents: Data, mode: Int = 0o644) {
+        self.path = path
+        self.contents = contents
+        self.mode = mode
     }
 }
 
