@@ -557,3 +557,30 @@ func jsonString(_ text: String) -> String {
         }
     }
 }
+
+/// Issue 9: probe failures and the kills they cause are events, as on a cluster.
+@Suite(.serialized) struct ProbeEventKubectlTests {
+    @Test func failedProbesAreUnhealthyEventsAndALivenessKillIsKilling() async throws {
+        try await PodSpecKubectlTests.withCluster("probe-events") { cluster in
+            let extra = """
+                    readinessProbe:
+                      httpGet: {path: /ready, port: 9}
+                      periodSeconds: 1
+                    livenessProbe:
+                      tcpSocket: {port: 9}
+                      periodSeconds: 1
+                      failureThreshold: 2
+                """
+            #expect(
+                try await cluster.apply(PodSpecKubectlTests.pod("sick", command: "sleep 3600", extra: extra)).status
+                    == 0)
+            try await eventually("Unhealthy and Killing events") {
+                let events = try await cluster.run(["get", "events", "--field-selector", "involvedObject.name=sick"])
+                    .stdout
+                return events.contains("Readiness probe failed: Get \"http://127.0.0.1:9/ready\"")
+                    && events.contains("Liveness probe failed: dial tcp 127.0.0.1:9")
+                    && events.contains("Container main failed liveness probe, will be restarted")
+            }
+        }
+    }
+}

@@ -15,6 +15,9 @@ actor Kubelet {
     private let events: EventRecorder
     /// uid → the config error a pod's containers wait on (CreateContainerConfigError), last written.
     private var configWaiting: [String: String] = [:]
+    /// uid → when each container event was last recorded: a probe failing every second is one event a
+    /// minute, not sixty (kube-apiserver's events aggregate with a count instead).
+    private var recentEvents: [String: [String: Date]] = [:]
 
     init(api: APIService, runtime: PodRuntime) {
         self.api = api
@@ -28,6 +31,12 @@ actor Kubelet {
                 for await _ in await self.api.store.changes() {
                     if Task.isCancelled { return }
                     await self.sync()
+                }
+            }
+            group.addTask {
+                for await event in self.runtime.containerEvents {
+                    if Task.isCancelled { return }
+                    await self.record(event)
                 }
             }
             group.addTask {
@@ -142,6 +151,16 @@ actor Kubelet {
         }
     }
 
+    private func record(_ event: RuntimeContainerEvent) async {
+        let signature = "\(event.container)|\(event.reason)|\(event.message)"
+        if let last = recentEvents[event.uid]?[signature], Date().timeIntervalSince(last) < 60 { return }
+        recentEvents[event.uid, default: [:]][signature] = Date()
+        guard let key = running[event.uid], let pod = await api.store.get(key), pod.uid == event.uid else { return }
+        await events.record(
+            pod, reason: event.reason, message: event.message, warning: event.warning,
+            field: "spec.containers{\(event.container)}")
+    }
+
     /// The pod stays Pending, its containers waiting with CreateContainerConfigError, as a kubelet shows
     /// a container whose ConfigMap, Secret or key is missing.
     private func waitForConfig(
@@ -177,6 +196,7 @@ actor Kubelet {
         running[uid] = nil
         stopping.remove(uid)
         statuses[uid] = nil
+        recentEvents[uid] = nil
         guard let key else { return }
         if let pod = await api.store.get(key), pod.uid == uid { await api.store.remove(key) }
     }

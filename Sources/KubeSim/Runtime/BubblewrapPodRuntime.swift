@@ -10,6 +10,8 @@ import Synchronization
 /// its descendants' child subreaper (it reaps the sandbox inits it adopts).
 public final class BubblewrapPodRuntime: PodRuntime {
     public let statusUpdates: AsyncStream<(uid: String, status: RuntimePodStatus)>
+    public let containerEvents: AsyncStream<RuntimeContainerEvent>
+    private let events: AsyncStream<RuntimeContainerEvent>.Continuation
     private let updates: AsyncStream<(uid: String, status: RuntimePodStatus)>.Continuation
     private let configuration: BubblewrapRuntimeConfiguration
     private let pods = Mutex<[String: Entry]>([:])
@@ -27,10 +29,12 @@ public final class BubblewrapPodRuntime: PodRuntime {
         SandboxProcess.adoptOrphans()
         self.configuration = configuration
         (statusUpdates, updates) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        (containerEvents, events) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
     }
 
     deinit {
         updates.finish()
+        events.finish()
     }
 
     public func start(_ pod: RuntimePod) async throws {
@@ -56,16 +60,23 @@ public final class BubblewrapPodRuntime: PodRuntime {
             updates.yield((uid: pod.uid, status: $0))
         }
         let waitingFor = pod.initContainers.isEmpty ? "ContainerCreating" : "PodInitializing"
+        let events = self.events
+        let report: ContainerSupervisor.Report = { container, reason, message in
+            events.yield(
+                RuntimeContainerEvent(
+                    uid: pod.uid, container: container, reason: reason, message: message, warning: true))
+        }
         let running = RunningPod(
             sandbox: sandbox, board: board, execs: ExecProcessSet(),
             initSupervisors: pod.initContainers.enumerated().map {
                 ContainerSupervisor(
-                    container: $0.element, slot: .initContainer($0.offset), sandbox: sandbox, board: board)
+                    container: $0.element, slot: .initContainer($0.offset), sandbox: sandbox, board: board,
+                    report: report)
             },
             supervisors: pod.containers.enumerated().map {
                 ContainerSupervisor(
                     container: $0.element, slot: .container($0.offset), sandbox: sandbox, board: board,
-                    waitingFor: waitingFor)
+                    waitingFor: waitingFor, report: report)
             })
         let stopRequested = pods.withLock { pods in
             guard case .starting(let stopRequested) = pods[pod.uid] else { return true }

@@ -202,7 +202,18 @@ public struct ContainerLogLine: Sendable, Equatable {
 }
 
 /// The kubelet half of kubesim: runs pods as local processes and reaches inside them.
+/// What a kubelet reports about a container as an event (Unhealthy probes, Killing).
+public struct RuntimeContainerEvent: Sendable, Equatable {
+    public var uid: String
+    public var container: String
+    public var reason: String
+    public var message: String
+    public var warning: Bool
+}
+
 public protocol PodRuntime: Sendable {
+    /// Events about containers (probe failures, kills), for the pod's event list.
+    var containerEvents: AsyncStream<RuntimeContainerEvent> { get }
     /// Starts the pod's containers. Status changes are delivered through `statusUpdates`.
     func start(_ pod: RuntimePod) async throws
     /// SIGTERM to every container, SIGKILL after `gracePeriodSeconds`; returns when all are gone.
@@ -244,4 +255,9 @@ public protocol ExecProcess: Sendable {
 
 extension ExecProcess {
     public func resize(columns: Int, rows: Int) {}
+}
+
+extension PodRuntime {
+    /// A runtime without probes reports no events.
+    public var containerEvents: AsyncStream<RuntimeContainerEvent> { AsyncStream { $0.finish() } }
 }

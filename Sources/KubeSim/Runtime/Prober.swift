@@ -11,13 +11,15 @@ struct Prober: Sendable {
     /// `successThreshold` successes or `failureThreshold` failures in a row.
     func watch(
         _ probe: RuntimeProbe, while instance: ContainerInstance, initial: Bool = false,
-        changed: @Sendable (Bool) async -> Void
+        failed: @Sendable (String) -> Void = { _ in }, changed: @Sendable (Bool) async -> Void
     ) async {
         var result = initial
         var streak = 0
         guard (try? await Task.sleep(for: .seconds(probe.initialDelaySeconds))) != nil else { return }
         while !Task.isCancelled && instance.isRunning {
-            let success = await check(probe, in: instance)
+            let failure = await failure(of: probe, in: instance)
+            let success = failure == nil
+            if let failure, instance.isRunning, !Task.isCancelled { failed(failure) }
             streak = success == result ? 0 : streak + 1
             let needed = success ? probe.successThreshold : probe.failureThreshold
             if streak >= max(1, needed), instance.isRunning, !Task.isCancelled {
@@ -26,6 +28,20 @@ struct Prober: Sendable {
                 await changed(success)
             }
             guard (try? await Task.sleep(for: .seconds(max(probe.periodSeconds, 0.05)))) != nil else { return }
+        }
+    }
+
+    /// One attempt: nil when the probe succeeds within its timeout, else why it failed, in kubelet's words.
+    func failure(of probe: RuntimeProbe, in instance: ContainerInstance) async -> String? {
+        if await check(probe, in: instance) { return nil }
+        switch probe.action {
+        case .tcpSocket(let port):
+            return "dial tcp 127.0.0.1:\(port): connect: connection refused"
+        case .httpGet(let path, let port):
+            return
+                "Get \"http://127.0.0.1:\(port)\(path.hasPrefix("/") ? path : "/" + path)\": failed or not a 2xx/3xx answer"
+        case .exec(let command):
+            return "command \(command) failed or timed out"
         }
     }
 
