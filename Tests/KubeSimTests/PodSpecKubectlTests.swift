@@ -584,3 +584,28 @@ func jsonString(_ text: String) -> String {
         }
     }
 }
+
+/// Issue 9: securityContext's user and groups, and a volume where the host's folders are read-only.
+@Suite(.serialized) struct SecurityContextKubectlTests {
+    @Test func runAsUserGroupAndFsGroupWithAnEmptyDirUnderEtc() async throws {
+        try await PodSpecKubectlTests.withCluster("run-as") { cluster in
+            let extra = """
+                    securityContext: {runAsUser: 1000, runAsGroup: 3000}
+                    volumeMounts: [{name: data, mountPath: /etc/app}]
+                  securityContext: {fsGroup: 2000}
+                  volumes: [{name: data, emptyDir: {}}]
+                """
+            let script = "id -u; id -g; id -G; touch /etc/app/written && echo wrote; sleep 3600"
+            let applied = try await cluster.apply(PodSpecKubectlTests.pod("user", command: script, extra: extra))
+            #expect(applied.status == 0, "\(applied.stderr)")
+            #expect(!applied.stderr.contains("securityContext"), "\(applied.stderr)")
+            try await cluster.waitUntilRunning("user")
+            try await eventually("the ids in the log") {
+                try await cluster.run(["logs", "user"]).stdout.contains("wrote")
+            }
+            #expect(try await cluster.run(["logs", "user"]).stdout == "1000\n3000\n3000 2000\nwrote\n")
+            let exec = try await cluster.run(["exec", "user", "--", "id", "-u"])
+            #expect(exec.stdout == "1000\n", "\(exec.stderr)")
+        }
+    }
+}

@@ -29,9 +29,11 @@ enum UnhonouredFields {
         if spec["hostPID"]?.boolValue == true || spec["hostIPC"]?.boolValue == true {
             warnings.append("\(path).hostPID/hostIPC: ignored by kubesim (every pod gets namespaces of its own)")
         }
-        if let context = spec["securityContext"]?.objectValue, !context.isEmpty {
+        let honoured = ["runAsUser", "runAsGroup", "fsGroup", "supplementalGroups"]
+        if let context = spec["securityContext"]?.objectValue, context.keys.contains(where: { !honoured.contains($0) })
+        {
             warnings.append(
-                "\(path).securityContext: not applied by kubesim (processes run as root with a runtime's default capabilities)"
+                "\(path).securityContext: kubesim applies only runAsUser, runAsGroup, fsGroup and supplementalGroups"
             )
         }
         for (index, volume) in (spec["volumes"]?.arrayValue ?? []).enumerated() {
@@ -65,8 +67,10 @@ enum UnhonouredFields {
         for field in ["startupProbe", "lifecycle"] where container[field] != nil {
             warnings.append("\(path).\(field): not run by kubesim")
         }
-        if let context = container["securityContext"]?.objectValue, !context.isEmpty {
-            warnings.append("\(path).securityContext: not applied by kubesim")
+        if let context = container["securityContext"]?.objectValue,
+            context.keys.contains(where: { $0 != "runAsUser" && $0 != "runAsGroup" })
+        {
+            warnings.append("\(path).securityContext: kubesim applies only runAsUser and runAsGroup")
         }
         if isInit, container["restartPolicy"]?.stringValue == "Always" {
             warnings.append(

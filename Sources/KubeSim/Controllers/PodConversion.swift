@@ -22,8 +22,13 @@ enum PodConversion {
                 readinessProbe: probe(container["readinessProbe"], in: container),
                 livenessProbe: probe(container["livenessProbe"], in: container))
         }
-        let containers = (spec["containers"]?.arrayValue ?? []).map(convert)
-        let initContainers = (spec["initContainers"]?.arrayValue ?? []).map(convert)
+        let identify = { (container: JSON) -> RuntimeContainer in
+            var converted = convert(container)
+            converted.user = user(of: container, in: spec)
+            return converted
+        }
+        let containers = (spec["containers"]?.arrayValue ?? []).map(identify)
+        let initContainers = (spec["initContainers"]?.arrayValue ?? []).map(identify)
         let volumes = (spec["volumes"]?.arrayValue ?? []).compactMap { volume -> RuntimeVolume? in
             guard let name = volume["name"]?.stringValue else { return nil }
             if let path = volume[path: ["hostPath", "path"]]?.stringValue {
@@ -36,6 +41,19 @@ enum PodConversion {
             initContainers: initContainers, volumes: volumes,
             restartPolicy: spec["restartPolicy"]?.stringValue ?? "Always",
             terminationGracePeriodSeconds: spec["terminationGracePeriodSeconds"]?.intValue ?? 30)
+    }
+
+    /// The container's securityContext over the pod's: runAsUser, runAsGroup, and fsGroup with
+    /// supplementalGroups as supplementary groups; nil when nothing asks for another user than root.
+    static func user(of container: JSON, in spec: JSON) -> RuntimeUser? {
+        func field(_ name: String) -> Int? {
+            container[path: ["securityContext", name]]?.intValue ?? spec[path: ["securityContext", name]]?.intValue
+        }
+        let groups =
+            (spec[path: ["securityContext", "fsGroup"]]?.intValue.map { [$0] } ?? [])
+            + (spec[path: ["securityContext", "supplementalGroups"]]?.arrayValue ?? []).compactMap(\.intValue)
+        guard field("runAsUser") != nil || field("runAsGroup") != nil || !groups.isEmpty else { return nil }
+        return RuntimeUser(uid: field("runAsUser") ?? 0, gid: field("runAsGroup") ?? 0, groups: groups)
     }
 
     private static func strings(_ value: JSON?) -> [String] {

@@ -42,7 +42,8 @@ final class BubblewrapExecProcess: ExecProcess {
         defer { for fd in namespaces { close(fd) } }
         let target = JoinedTarget(
             namespaces: namespaces, workingDirectory: container.workingDir ?? "/",
-            capabilities: BubblewrapCommand.defaultCapabilityMask, user: nil, group: nil)
+            capabilities: BubblewrapCommand.defaultCapabilityMask, user: container.user.map { Int64($0.uid) },
+            group: container.user.map { Int64($0.gid) })
         let streams = try tty ? ExecStreams.terminal() : ExecStreams.pipes()
         do {
             let process = try await ChildProcess.spawn(

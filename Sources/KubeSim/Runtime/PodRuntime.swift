@@ -33,7 +33,22 @@ public struct RuntimePod: Sendable, Equatable {
     }
 }
 
+/// Who a container's processes run as (securityContext runAsUser, runAsGroup, the pod's fsGroup).
+public struct RuntimeUser: Sendable, Equatable {
+    public var uid: Int
+    public var gid: Int
+    public var groups: [Int]
+
+    public init(uid: Int, gid: Int, groups: [Int] = []) {
+        self.uid = uid
+        self.gid = gid
+        self.groups = groups
+    }
+}
+
 public struct RuntimeContainer: Sendable, Equatable {
+    /// nil: root, as an image without a USER runs.
+    public var user: RuntimeUser?
     public var name: String
     /// The image is recorded but never used: the host's filesystem is the root.
     public var image: String

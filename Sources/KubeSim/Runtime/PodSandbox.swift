@@ -180,6 +180,9 @@ final class PodSandbox: Sendable {
             path = hostPath
         case .emptyDir:
             path = directory + "/volumes/" + volume.name
+            // kubelet makes an emptyDir writable by everyone, whatever user the containers run as.
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: path)
         case .files(let files):
             path = directory + "/volumes/" + volume.name
             if !FileManager.default.fileExists(atPath: path) { try write(files, into: path) }
