@@ -77,21 +77,27 @@ static pid_t await_report(pid_t pid, int report_fd, int *error) {
     return pid;
 }
 
-pid_t kubesim_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds,
-                    int netns_fd, int death_signal, int controlling_terminal, int *error) {
-    int report[2];
+/// fork with a close-on-exec report pipe (`report[1]` for the child's errno); -1 with `*error` on failure.
+static pid_t fork_reporting(int report[2], int *error) {
     if (pipe2(report, O_CLOEXEC) != 0) {
         *error = errno;
         return -1;
     }
-    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         *error = errno;
         close(report[0]);
         close(report[1]);
-        return -1;
     }
+    return pid;
+}
+
+pid_t kubesim_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds,
+                    int netns_fd, int death_signal, int controlling_terminal, int *error) {
+    int report[2];
+    pid_t parent = getpid();
+    pid_t pid = fork_reporting(report, error);
+    if (pid < 0) return -1;
     if (pid == 0) {
         if (death_signal != 0) {
             if (prctl(PR_SET_PDEATHSIG, death_signal) != 0) fail(report[1], errno);
@@ -177,18 +183,9 @@ pid_t kubesim_spawn_joined(const char *program, char *const argv[], char *const 
                            long gid, int controlling_terminal, int *error) {
     static const int kinds[5] = {CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWNS};
     int report[2];
-    if (pipe2(report, O_CLOEXEC) != 0) {
-        *error = errno;
-        return -1;
-    }
     pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        *error = errno;
-        close(report[0]);
-        close(report[1]);
-        return -1;
-    }
+    pid_t pid = fork_reporting(report, error);
+    if (pid < 0) return -1;
     if (pid == 0) {
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(report[1], errno);
         if (getppid() != parent) _exit(127);
