@@ -15,8 +15,12 @@ import Testing
         #expect(applied.status == 0, "\(applied.stderr)")
         var pod = ""
         try await eventually("a running pod") {
-            let pods = try await kubectl.run(["get", "pods", "-n", "shop", "-o", "name"])
-            pod = pods.stdout.split(separator: "\n").first.map { String($0.dropFirst(4)) } ?? ""
+            let pods = try await kubectl.run([
+                "get", "pods", "-n", "shop", "-o",
+                #"jsonpath={range .items[*]}{.metadata.name} {.status.phase}{"\n"}{end}"#,
+            ])
+            let running = pods.stdout.split(separator: "\n").first { $0.hasSuffix(" Running") }
+            pod = running.map { String($0.dropLast(" Running".count)) } ?? ""
             return !pod.isEmpty
         }
         return (server, runtime, kubectl, pod)

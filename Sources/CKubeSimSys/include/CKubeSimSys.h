@@ -13,6 +13,17 @@
 pid_t kubesim_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds,
                     int netns_fd, int death_signal, int controlling_terminal, int *error);
 
+/// As kubesim_spawn, but the program joins a running container, as a runtime's exec does: the child
+/// enters the namespaces in `ns_fds` (ipc, uts, net, pid, mnt: -1 skips one), changes to `cwd` inside
+/// the container's root, keeps only the capabilities in `capabilities` (a bit mask), takes `gid`/`uid`
+/// (-1: unchanged), then forks the program, which is inside the pid namespace. The returned process
+/// waits for the program and exits with its code (128 + signal when signalled); SIGTERM to it kills
+/// the program's process group (the program leads one, in the terminal's foreground). A program that cannot be executed exits 126 (not executable) or 127 (not
+/// found) with the reason on descriptor 2. `envp`'s PATH is searched for a name without a slash.
+pid_t kubesim_spawn_joined(const char *program, char *const argv[], char *const envp[], const int *fds, int nfds,
+                           const int ns_fds[5], const char *cwd, unsigned long long capabilities, long uid,
+                           long gid, int controlling_terminal, int *error);
+
 /// Opens a pseudo-terminal: `*controller` (kubesim's side) and `*terminal` (the process's), both
 /// close-on-exec, sized `columns` x `rows`.
 int kubesim_open_terminal(int *controller, int *terminal, unsigned short columns, unsigned short rows);

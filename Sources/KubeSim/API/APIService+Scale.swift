@@ -8,11 +8,11 @@ extension APIService {
 
     /// Applies `change` to the Scale view of the object and stores the new `spec.replicas`.
     func updateScale(
-        _ resource: ResourceType, namespace: String?, name: String, fieldManager: String,
+        _ resource: ResourceType, namespace: String?, name: String, fieldManager: String, dryRun: Bool = false,
         _ change: @Sendable @escaping (JSON) throws -> JSON
     ) async throws -> JSON {
         let stored = try await update(
-            resource, namespace: namespace, name: name, fieldManager: fieldManager, keepStatus: true
+            resource, namespace: namespace, name: name, fieldManager: fieldManager, keepStatus: true, dryRun: dryRun
         ) { live in
             let scale = try change(Self.scaleObject(live))
             guard let replicas = scale[path: ["spec", "replicas"]]?.intValue, replicas >= 0 else {

@@ -64,11 +64,12 @@ extension APIService {
     /// JSON merge patch (RFC 7386) or strategic merge patch (lists of containers, ports... merged by key).
     func patch(
         _ resource: ResourceType, namespace: String?, name: String, patch: JSON, strategic: Bool, fieldManager: String,
-        subresource: String? = nil
+        subresource: String? = nil, dryRun: Bool = false
     ) async throws -> JSON {
         guard patch.objectValue != nil else { throw APIError.badRequest("the patch is not a JSON object") }
         return try await update(
-            resource, namespace: namespace, name: name, fieldManager: fieldManager, keepStatus: subresource != "status"
+            resource, namespace: namespace, name: name, fieldManager: fieldManager, keepStatus: subresource != "status",
+            dryRun: dryRun
         ) { live in
             var patched =
                 strategic
@@ -85,7 +86,7 @@ extension APIService {
     /// PUT: replaces the object; metadata.resourceVersion must name the current version.
     func replace(
         _ resource: ResourceType, namespace: String?, name: String, body: JSON, fieldManager: String,
-        subresource: String? = nil
+        subresource: String? = nil, dryRun: Bool = false
     ) async throws -> JSON {
         guard let version = body[path: ["metadata", "resourceVersion"]]?.stringValue, !version.isEmpty else {
             throw APIError.invalid(
@@ -102,7 +103,8 @@ extension APIService {
         }
         try checkKind(resource, body)
         return try await update(
-            resource, namespace: namespace, name: name, fieldManager: fieldManager, keepStatus: subresource != "status"
+            resource, namespace: namespace, name: name, fieldManager: fieldManager, keepStatus: subresource != "status",
+            dryRun: dryRun
         ) { live in
             guard live[path: ["metadata", "resourceVersion"]]?.stringValue == version else {
                 throw APIError.conflict(
@@ -122,10 +124,10 @@ extension APIService {
 
     func update(
         _ resource: ResourceType, namespace: String?, name: String, fieldManager: String, keepStatus: Bool,
-        _ transform: @Sendable @escaping (JSON) throws -> JSON
+        dryRun: Bool = false, _ transform: @Sendable @escaping (JSON) throws -> JSON
     ) async throws -> JSON {
         let objectKey = key(resource, namespace, name)
-        let stored = try await store.modify(objectKey) { live in
+        let change: @Sendable (inout JSON) throws -> Void = { live in
             var updated = try transform(live)
             self.carryOver(from: live, into: &updated, resource: resource, keepStatus: keepStatus)
             try Validation.validate(updated, resource: resource)
@@ -136,6 +138,13 @@ extension APIService {
                 in: &updated)
             live = updated
         }
+        // dryRun=All: everything a write does (transform, defaults, validation) but storing it.
+        if dryRun {
+            var live = try await get(resource, namespace: namespace, name: name)
+            try change(&live)
+            return live
+        }
+        let stored = try await store.modify(objectKey, change)
         guard let stored else { throw APIError.notFound(resource, name) }
         await finishDeletionIfReleased(resource, stored)
         return stored

@@ -43,6 +43,15 @@ enum Defaults {
             setIfAbsent(&object, ["status"], ["loadBalancer": [:]])
         case .secrets:
             setIfAbsent(&object, ["type"], "Opaque")
+            // stringData is write-only: kube-apiserver folds it into data (base64), where it wins.
+            if let strings = object["stringData"]?.objectValue {
+                var data = object["data"]?.objectValue ?? [:]
+                for (key, value) in strings {
+                    data[key] = .string(Data((value.stringValue ?? "").utf8).base64EncodedString())
+                }
+                object["data"] = .object(data)
+                object["stringData"] = nil
+            }
         case .namespaces:
             setIfAbsent(&object, ["spec", "finalizers"], ["kubernetes"])
             setIfAbsent(&object, ["status", "phase"], "Active")

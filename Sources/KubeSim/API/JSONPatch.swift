@@ -98,11 +98,12 @@ enum JSONPatch {
 }
 
 extension APIService {
-    func jsonPatch(_ resource: ResourceType, namespace: String?, name: String, operations: JSON, fieldManager: String)
-        async throws -> JSON
-    {
-        try await update(resource, namespace: namespace, name: name, fieldManager: fieldManager, keepStatus: true) {
-            live in try JSONPatch.apply(operations, to: live)
-        }
+    func jsonPatch(
+        _ resource: ResourceType, namespace: String?, name: String, operations: JSON, fieldManager: String,
+        dryRun: Bool = false
+    ) async throws -> JSON {
+        try await update(
+            resource, namespace: namespace, name: name, fieldManager: fieldManager, keepStatus: true, dryRun: dryRun
+        ) { live in try JSONPatch.apply(operations, to: live) }
     }
 }

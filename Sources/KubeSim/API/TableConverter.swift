@@ -153,6 +153,9 @@ enum PodStatusText {
     static func reason(_ pod: JSON) -> String {
         var reason =
             pod[path: ["status", "reason"]]?.stringValue ?? pod[path: ["status", "phase"]]?.stringValue ?? "Pending"
+        if let initializing = initReason(pod) {
+            return pod.isTerminating ? "Terminating" : initializing
+        }
         for status in pod[path: ["status", "containerStatuses"]]?.arrayValue ?? [] {
             if let waiting = status[path: ["state", "waiting", "reason"]]?.stringValue, !waiting.isEmpty {
                 reason = waiting
@@ -164,5 +167,27 @@ enum PodStatusText {
         }
         if pod.isTerminating { reason = "Terminating" }
         return reason
+    }
+
+    /// While init containers have not all completed: Init:N/M, Init:<reason>, Init:Error, Init:ExitCode:N.
+    private static func initReason(_ pod: JSON) -> String? {
+        let statuses = pod[path: ["status", "initContainerStatuses"]]?.arrayValue ?? []
+        let total = pod[path: ["spec", "initContainers"]]?.arrayValue?.count ?? statuses.count
+        for (index, status) in statuses.enumerated() {
+            if let terminated = status[path: ["state", "terminated"]] {
+                let code = terminated["exitCode"]?.intValue ?? 0
+                if code == 0 { continue }
+                if let signal = terminated["signal"]?.intValue, signal != 0 { return "Init:Signal:\(signal)" }
+                let why = terminated["reason"]?.stringValue ?? ""
+                return why.isEmpty ? "Init:ExitCode:\(code)" : "Init:\(why)"
+            }
+            if let waiting = status[path: ["state", "waiting", "reason"]]?.stringValue, !waiting.isEmpty,
+                waiting != "PodInitializing"
+            {
+                return "Init:\(waiting)"
+            }
+            return "Init:\(index)/\(total)"
+        }
+        return nil
     }
 }

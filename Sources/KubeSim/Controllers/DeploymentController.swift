@@ -22,12 +22,14 @@ struct DeploymentController {
         let hash = Names.templateHash(template)
         let revisions = owned.map { Self.revision($0) }
         var current = owned.first { $0[path: ["metadata", "labels", "pod-template-hash"]]?.stringValue == hash }
-        if current == nil {
+        // A paused Deployment does not roll: a changed template makes no ReplicaSet, the newest one scales.
+        if deployment[path: ["spec", "paused"]]?.boolValue == true, current == nil {
+            current = owned.max { Self.revision($0) < Self.revision($1) }
+        } else if current == nil {
             current = await createReplicaSet(deployment, hash: hash, revision: (revisions.max() ?? 0) + 1)
         }
         guard let current else { return }
-        let newKey = ObjectKey(resource: .replicaSets, namespace: current.namespace, name: current.name)
-        await api.store.modify(newKey) { object in object[path: ["spec", "replicas"]] = .int(Int64(replicas)) }
+        await scale(current, to: replicas, for: deployment)
         await api.store.modify(
             ObjectKey(resource: .deployments, namespace: deployment.namespace, name: deployment.name)
         ) {
@@ -41,14 +43,24 @@ struct DeploymentController {
         for old in owned.filter({ $0.uid != current.uid }).sorted(by: { Self.revision($0) > Self.revision($1) }) {
             let keep = min(oldBudget, old[path: ["spec", "replicas"]]?.intValue ?? 0)
             oldBudget -= keep
-            await api.store.modify(ObjectKey(resource: .replicaSets, namespace: old.namespace, name: old.name)) {
-                object in
-                object[path: ["spec", "replicas"]] = .int(Int64(keep))
-            }
+            await scale(old, to: keep, for: deployment)
         }
         await updateStatus(
             deployment, newSet: current, all: owned.contains { $0.uid == current.uid } ? owned : owned + [current])
         await pruneHistory(deployment, old: owned.filter { $0.uid != current.uid })
+    }
+
+    /// Sets a ReplicaSet's replicas, with the ScalingReplicaSet event a deployment controller records.
+    private func scale(_ set: JSON, to replicas: Int, for deployment: JSON) async {
+        let before = set[path: ["spec", "replicas"]]?.intValue ?? 0
+        let key = ObjectKey(resource: .replicaSets, namespace: set.namespace, name: set.name)
+        await api.store.modify(key) { object in object[path: ["spec", "replicas"]] = .int(Int64(replicas)) }
+        guard before != replicas else { return }
+        let direction = replicas > before ? "up" : "down"
+        await EventRecorder(api: api).record(
+            deployment, kind: "Deployment", apiVersion: "apps/v1", reason: "ScalingReplicaSet",
+            message: "Scaled \(direction) replica set \(set.name) from \(before) to \(replicas)",
+            component: "deployment-controller")
     }
 
     /// Scaled-down ReplicaSets beyond `revisionHistoryLimit` go, oldest first.
@@ -84,7 +96,8 @@ struct DeploymentController {
                 "ownerReferences": [ReplicaSetController.ownerReference(deployment, kind: "Deployment")],
             ],
             "spec": [
-                "replicas": deployment[path: ["spec", "replicas"]] ?? 1, "selector": selector, "template": template,
+                // Scaled up by `scale`, which records the event.
+                "replicas": 0, "selector": selector, "template": template,
             ],
         ]
         return try? await api.create(.replicaSets, namespace: deployment.namespace, body: set)

@@ -7,12 +7,13 @@ struct EventRecorder {
 
     /// Names sort by time, as kube-apiserver's event names do.
     func record(
-        _ pod: JSON, reason: String, message: String, warning: Bool = false, field: String? = nil,
-        component: String = "kubelet"
+        _ pod: JSON, kind: String = "Pod", apiVersion: String = "v1", reason: String, message: String,
+        warning: Bool = false, field: String? = nil, component: String = "kubelet"
     ) async {
         let now = JSON.string(Timestamps.format(Date()))
         var involved: JSON = [
-            "kind": "Pod", "apiVersion": "v1", "namespace": .string(pod.namespace), "name": .string(pod.name),
+            "kind": .string(kind), "apiVersion": .string(apiVersion), "namespace": .string(pod.namespace),
+            "name": .string(pod.name),
             "uid": .string(pod.uid),
         ]
         if let field { involved["fieldPath"] = .string(field) }
@@ -52,6 +53,12 @@ struct EventRecorder {
                 await record(
                     pod, reason: "BackOff", message: "Back-off restarting failed container \(container.name)",
                     warning: true, field: field)
+            case .waiting(let reason, let message) where reason.hasSuffix("Error"):
+                // CreateContainerError, CreateContainerConfigError, RunContainerError: kubelet's "Failed".
+                if case .waiting(let previous, let said) = before?.state, previous == reason, said == message {
+                    continue
+                }
+                await record(pod, reason: "Failed", message: "Error: \(message ?? reason)", warning: true, field: field)
             default:
                 continue
             }

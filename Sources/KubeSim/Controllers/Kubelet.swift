@@ -13,6 +13,11 @@ actor Kubelet {
     private var statuses: [String: RuntimePodStatus] = [:]
 
     private let events: EventRecorder
+    /// uid → the config error a pod's containers wait on (CreateContainerConfigError), last written.
+    private var configWaiting: [String: String] = [:]
+    /// uid → when each container event was last recorded: a probe failing every second is one event a
+    /// minute, not sixty (kube-apiserver's events aggregate with a count instead).
+    private var recentEvents: [String: [String: Date]] = [:]
 
     init(api: APIService, runtime: PodRuntime) {
         self.api = api
@@ -26,6 +31,12 @@ actor Kubelet {
                 for await _ in await self.api.store.changes() {
                     if Task.isCancelled { return }
                     await self.sync()
+                }
+            }
+            group.addTask {
+                for await event in self.runtime.containerEvents {
+                    if Task.isCancelled { return }
+                    await self.record(event)
                 }
             }
             group.addTask {
@@ -71,8 +82,7 @@ actor Kubelet {
             let phase = pod[path: ["status", "phase"]]?.stringValue
             if running[uid] == nil && phase != "Succeeded" && phase != "Failed" {
                 running[uid] = key
-                let spec = PodConversion.runtimePod(pod)
-                Task { await self.start(spec, key: key) }
+                Task { await self.start(pod, key: key) }
             }
         }
         // Force-deleted pods (grace 0) left the store before their processes did.
@@ -98,7 +108,38 @@ actor Kubelet {
         }
     }
 
-    private func start(_ pod: RuntimePod, key: ObjectKey) async {
+    private func start(_ object: JSON, key: ObjectKey) async {
+        var pod = PodConversion.runtimePod(object)
+        switch await ContainerEnvironment(api: api).resolve(object) {
+        case .failure(let error):
+            // Not started: the next change in the store (the missing ConfigMap or Secret, say) tries again.
+            running[pod.uid] = nil
+            await waitForConfig(object, key: key, message: error.message)
+            return
+        case .success(let environments):
+            for index in pod.containers.indices {
+                pod.containers[index].env = environments[pod.containers[index].name] ?? [:]
+            }
+            for index in pod.initContainers.indices {
+                pod.initContainers[index].env = environments[pod.initContainers[index].name] ?? [:]
+            }
+        }
+        switch await ContainerEnvironment(api: api).volumeFiles(object) {
+        case .failure(let error):
+            // kubelet: the containers stay ContainerCreating, with FailedMount events.
+            running[pod.uid] = nil
+            await waitForConfig(
+                object, key: key, message: error.message, reason: "ContainerCreating", event: "FailedMount")
+            return
+        case .success(let files):
+            for index in pod.volumes.indices {
+                if let volumeFiles = files[pod.volumes[index].name] { pod.volumes[index].source = .files(volumeFiles) }
+            }
+            configWaiting[pod.uid] = nil
+        }
+        for message in UnhonouredFields.warnings(for: object, resource: .pods, images: false) {
+            await events.record(object, reason: "FieldIgnored", message: message, warning: true)
+        }
         do {
             try await runtime.start(pod)
         } catch {
@@ -110,11 +151,52 @@ actor Kubelet {
         }
     }
 
+    private func record(_ event: RuntimeContainerEvent) async {
+        let signature = "\(event.container)|\(event.reason)|\(event.message)"
+        if let last = recentEvents[event.uid]?[signature], Date().timeIntervalSince(last) < 60 { return }
+        recentEvents[event.uid, default: [:]][signature] = Date()
+        guard let key = running[event.uid], let pod = await api.store.get(key), pod.uid == event.uid else { return }
+        await events.record(
+            pod, reason: event.reason, message: event.message, warning: event.warning,
+            field: "spec.containers{\(event.container)}")
+    }
+
+    /// The pod stays Pending, its containers waiting with CreateContainerConfigError, as a kubelet shows
+    /// a container whose ConfigMap, Secret or key is missing.
+    private func waitForConfig(
+        _ pod: JSON, key: ObjectKey, message: String, reason: String = "CreateContainerConfigError",
+        event: String = "Failed"
+    ) async {
+        guard configWaiting[pod.uid] != message else { return }
+        configWaiting[pod.uid] = message
+        let waiting: JSON =
+            reason == "ContainerCreating"
+            ? ["waiting": ["reason": .string(reason)]]
+            : ["waiting": ["reason": .string(reason), "message": .string(message)]]
+        let updated = await api.store.modify(key) { object in
+            guard object.uid == pod.uid else { return }
+            object[path: ["status", "phase"]] = "Pending"
+            object[path: ["status", "hostIP"]] = "127.0.0.1"
+            object[path: ["status", "containerStatuses"]] = .array(
+                (object[path: ["spec", "containers"]]?.arrayValue ?? []).map { container in
+                    [
+                        "name": container["name"] ?? "", "image": container["image"] ?? "", "imageID": "",
+                        "ready": false, "started": false, "restartCount": 0, "state": waiting, "lastState": [:],
+                    ]
+                })
+        }
+        if let updated {
+            let text = event == "Failed" ? "Error: \(message)" : message
+            await events.record(updated, reason: event, message: text, warning: true)
+        }
+    }
+
     private func stop(uid: String, key: ObjectKey?, grace: Int) async {
         await runtime.stop(uid: uid, gracePeriodSeconds: grace)
         running[uid] = nil
         stopping.remove(uid)
         statuses[uid] = nil
+        recentEvents[uid] = nil
         guard let key else { return }
         if let pod = await api.store.get(key), pod.uid == uid { await api.store.remove(key) }
     }

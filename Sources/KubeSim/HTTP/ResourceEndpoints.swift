@@ -17,8 +17,8 @@ extension APIRouter {
                 let body = try Self.decodeBody(request)
                 let created = try await api.create(
                     resource, namespace: path.namespace, body: body, fieldManager: Self.fieldManager(request),
-                    dryRun: request.parameter("dryRun") == "All")
-                return .json(created, status: .created)
+                    dryRun: request.isDryRun)
+                return .warned(created, resource, status: .created)
             case .DELETE:
                 return try await deleteCollection(path, request)
             default:
@@ -39,8 +39,8 @@ extension APIRouter {
         case .PUT:
             let replaced = try await api.replace(
                 resource, namespace: path.namespace, name: name, body: try Self.decodeBody(request),
-                fieldManager: Self.fieldManager(request))
-            return .json(replaced)
+                fieldManager: Self.fieldManager(request), dryRun: request.isDryRun)
+            return .warned(replaced, resource)
         case .PATCH:
             return try await patch(path, name, request)
         case .DELETE:
@@ -67,7 +67,7 @@ extension APIRouter {
             return .json(
                 try await api.replace(
                     resource, namespace: path.namespace, name: name, body: try Self.decodeBody(request),
-                    fieldManager: Self.fieldManager(request), subresource: "status"))
+                    fieldManager: Self.fieldManager(request), subresource: "status", dryRun: request.isDryRun))
         case ("status", .PATCH):
             return try await patch(path, name, request, subresource: "status")
         case ("scale", .GET):
@@ -76,14 +76,16 @@ extension APIRouter {
             let body = try Self.decodeBody(request)
             return .json(
                 try await api.updateScale(
-                    resource, namespace: path.namespace, name: name, fieldManager: Self.fieldManager(request)
+                    resource, namespace: path.namespace, name: name, fieldManager: Self.fieldManager(request),
+                    dryRun: request.isDryRun
                 ) { _ in body })
         case ("scale", .PATCH):
             let patch = try Self.decodeBody(request)
             let strategic = request.contentType == "application/strategic-merge-patch+json"
             return .json(
                 try await api.updateScale(
-                    resource, namespace: path.namespace, name: name, fieldManager: Self.fieldManager(request)
+                    resource, namespace: path.namespace, name: name, fieldManager: Self.fieldManager(request),
+                    dryRun: request.isDryRun
                 ) { scale in
                     strategic ? StrategicMerge.apply(patch, to: scale) : APIService.mergePatch(scale, patch)
                 })
@@ -112,20 +114,20 @@ extension APIRouter {
             let (object, created) = try await api.apply(
                 resource, namespace: path.namespace, name: name, config: config,
                 fieldManager: request.parameter("fieldManager"), force: request.flag("force"),
-                dryRun: request.parameter("dryRun") == "All")
-            return .json(object, status: created ? .created : .ok)
+                dryRun: request.isDryRun)
+            return .warned(object, resource, status: created ? .created : .ok)
         case "application/merge-patch+json", "application/strategic-merge-patch+json":
             let patched = try await api.patch(
                 resource, namespace: path.namespace, name: name, patch: try Self.decodeBody(request),
                 strategic: request.contentType.hasPrefix("application/strategic"),
-                fieldManager: Self.fieldManager(request), subresource: subresource)
-            return .json(patched)
+                fieldManager: Self.fieldManager(request), subresource: subresource, dryRun: request.isDryRun)
+            return .warned(patched, resource)
         case "application/json-patch+json":
             let operations = try Self.decodeBody(request)
             let patched = try await api.jsonPatch(
                 resource, namespace: path.namespace, name: name, operations: operations,
-                fieldManager: Self.fieldManager(request))
-            return .json(patched)
+                fieldManager: Self.fieldManager(request), dryRun: request.isDryRun)
+            return .warned(patched, resource)
         default:
             throw APIError.unsupportedMediaType(request.contentType)
         }
@@ -179,5 +181,21 @@ extension APIRouter {
             }
             throw APIError.badRequest("the body of the request is not valid JSON: \(error)")
         }
+    }
+}
+
+extension HTTPRequest {
+    /// `dryRun=All`: the write is checked and answered but not stored (the only value the API accepts).
+    var isDryRun: Bool { parameter("dryRun") == "All" }
+}
+
+extension HTTPResponse {
+    /// The object, with a `Warning` header for each pod-spec field kubesim does not honour.
+    static func warned(_ object: JSON, _ resource: ResourceType, status: HTTPResponseStatus = .ok) -> HTTPResponse {
+        var response = HTTPResponse.json(object, status: status)
+        for message in UnhonouredFields.warnings(for: object, resource: resource) {
+            response.headers.add(name: "Warning", value: UnhonouredFields.header(message))
+        }
+        return response
     }
 }

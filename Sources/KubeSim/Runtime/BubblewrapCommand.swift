@@ -52,6 +52,16 @@ struct BubblewrapCommand: Sendable, Equatable {
         "CAP_AUDIT_WRITE",
     ]
 
+    /// `defaultCapabilities` as bits numbered as in linux/capability.h, for processes kubesim starts itself.
+    static let defaultCapabilityMask: UInt64 = {
+        let numbers = [
+            "CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_FOWNER": 3, "CAP_FSETID": 4, "CAP_KILL": 5,
+            "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SETPCAP": 8, "CAP_NET_BIND_SERVICE": 10, "CAP_NET_RAW": 13,
+            "CAP_SYS_CHROOT": 18, "CAP_MKNOD": 27, "CAP_AUDIT_WRITE": 29, "CAP_SETFCAP": 31,
+        ]
+        return defaultCapabilities.reduce(0) { $0 | (1 << UInt64(numbers[$1]!)) }
+    }()
+
     /// bubblewrap's arguments (without the executable).
     var arguments: [String] {
         // --die-with-parent: the sandbox dies with the process that started it; --unshare-pid: bubblewrap's
@@ -64,7 +74,8 @@ struct BubblewrapCommand: Sendable, Equatable {
         arguments += ["--cap-drop", "ALL"] + Self.defaultCapabilities.flatMap { ["--cap-add", $0] }
         for entry in root {
             switch entry {
-            case .folder(let path): arguments += ["--ro-bind", path, path]
+            case .folder(let path):
+                arguments += Self.readOnlyFolder(path, mountPoints: binds.map(\.destination))
             case .symlink(let path, let target): arguments += ["--symlink", target, path]
             }
         }
@@ -78,6 +89,36 @@ struct BubblewrapCommand: Sendable, Equatable {
     }
 }
 
+extension BubblewrapCommand {
+    /// A host folder, read-only: one bind, unless a mount point must be made inside it where the host
+    /// has nothing (a volume at /etc/app). Then the folder is a tmpfs holding read-only binds of the
+    /// host's entries, recursively along the way to the mount point, so that bubblewrap can create it
+    /// there and never on the host's disk.
+    static func readOnlyFolder(_ path: String, mountPoints: [String], root: String = "") -> [String] {
+        let inside = mountPoints.filter { $0.hasPrefix(path + "/") }
+        let missing = inside.filter { !FileManager.default.fileExists(atPath: root + $0) }
+        guard !missing.isEmpty,
+            let entries = try? FileManager.default.contentsOfDirectory(atPath: root + path)
+        else { return ["--ro-bind", root + path, path] }
+        var arguments = ["--tmpfs", path]
+        for name in entries.sorted() {
+            let child = path + "/" + name
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: root + child) {
+                arguments += ["--symlink", target, child]
+                continue
+            }
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root + child, isDirectory: &isFolder) else { continue }
+            if isFolder.boolValue && missing.contains(where: { $0.hasPrefix(child + "/") }) {
+                arguments += readOnlyFolder(child, mountPoints: missing, root: root)
+            } else {
+                arguments += ["--ro-bind", root + child, child]
+            }
+        }
+        return arguments
+    }
+}
+
 /// The program a container runs, with Kubernetes semantics for an image that has no entrypoint:
 /// `command` replaces the entrypoint and `args` follow it; without `command`, `args[0]` is the program.
 /// `$(VAR)` references to the container's env are expanded, as kubelet does.
@@ -85,7 +126,9 @@ func containerProgram(_ container: RuntimeContainer) throws -> [String] {
     let program = (container.command + container.args).map { expandReferences($0, in: container.env) }
     guard let first = program.first, !first.isEmpty else {
         throw RuntimeError(
-            "container \"\(container.name)\" has neither command nor args: kubesim ignores images, so one is required")
+            reason: "CreateContainerError",
+            "kubesim runs no images: give the container a command (container \"\(container.name)\" has neither "
+                + "command nor args, and the entrypoint of image \"\(container.image)\" is not known)")
     }
     return program
 }
@@ -128,6 +171,11 @@ func expandReferences(_ text: String, in environment: [String: String]) -> Strin
 /// An error with a message a person can act on.
 public struct RuntimeError: Error, CustomStringConvertible, Equatable {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The reason a kubelet gives a container that this error keeps waiting (nil: RunContainerError).
+    public var reason: String?
+    public init(reason: String? = nil, _ message: String) {
+        self.reason = reason
+        self.message = message
+    }
     public var description: String { message }
 }

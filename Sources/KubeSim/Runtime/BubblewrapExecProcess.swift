@@ -1,22 +1,24 @@
 import CKubeSimSys
 import Foundation
 
-/// A command run inside a container, as `kubectl exec` runs one: a new bubblewrap sandbox with the
-/// container's mounts (its volumes and its /tmp), environment and working directory, joined to the
-/// pod's network namespace, with pipes for stdin, stdout and stderr, or a terminal behind them (`tty`).
+/// A command run inside a container, as `kubectl exec` runs one: it joins the container's ipc, uts,
+/// network, pid and mount namespaces (so it sees the container's files and mounts, and can see and
+/// signal its processes), with the container's environment, working directory and capabilities, and
+/// pipes for stdin, stdout and stderr, or a terminal behind them (`tty`).
 final class BubblewrapExecProcess: ExecProcess {
     let stdin: FileHandle
     let stdout: FileHandle
     let stderr: FileHandle
-    let sandbox: SandboxProcess
+    /// The command's parent, outside the container; it exits with the command's status.
+    let process: ChildProcess
     /// kubesim's side of the terminal, for resizing (-1 without one).
     private let terminal: Int32
 
-    private init(stdin: FileHandle, stdout: FileHandle, stderr: FileHandle, sandbox: SandboxProcess, terminal: Int32) {
+    private init(stdin: FileHandle, stdout: FileHandle, stderr: FileHandle, process: ChildProcess, terminal: Int32) {
         self.stdin = stdin
         self.stdout = stdout
         self.stderr = stderr
-        self.sandbox = sandbox
+        self.process = process
         self.terminal = terminal
     }
 
@@ -25,29 +27,33 @@ final class BubblewrapExecProcess: ExecProcess {
     }
 
     static func start(
-        _ command: [String], in container: RuntimeContainer, sandbox: PodSandbox, tty: Bool = false
+        _ command: [String], in container: RuntimeContainer, instance: ContainerInstance, sandbox: PodSandbox,
+        tty: Bool = false
     ) async throws -> BubblewrapExecProcess {
         guard let program = command.first, !program.isEmpty else {
             throw RuntimeError("exec: the command is empty")
         }
-        let bubblewrap = try sandbox.command(for: container, program: command)
         var environment = sandbox.environment(for: container)
         if tty && environment["TERM"] == nil { environment["TERM"] = "xterm" }
-        let namespace = open(sandbox.networkNamespacePath, O_RDONLY | O_CLOEXEC)
-        guard namespace >= 0 else {
-            throw RuntimeError("pod \(sandbox.pod.namespace)/\(sandbox.pod.name) has no network namespace")
+        guard let namespaces = instance.openNamespaces() else {
+            throw RuntimeError(
+                "container \"\(container.name)\" in pod \(sandbox.pod.namespace)/\(sandbox.pod.name) is not running")
         }
-        defer { close(namespace) }
+        defer { for fd in namespaces { close(fd) } }
+        let target = JoinedTarget(
+            namespaces: namespaces, workingDirectory: container.workingDir ?? "/",
+            capabilities: BubblewrapCommand.defaultCapabilityMask, user: container.user.map { Int64($0.uid) },
+            group: container.user.map { Int64($0.gid) })
         let streams = try tty ? ExecStreams.terminal() : ExecStreams.pipes()
         do {
-            let process = try await SandboxProcess.start(
-                bubblewrap, bubblewrapPath: sandbox.settings.bubblewrapPath, environment: environment,
-                stdio: streams.childEnds, networkNamespace: namespace, controllingTerminal: tty)
+            let process = try await ChildProcess.spawn(
+                joining: target, command: command, environment: environment, descriptors: streams.childEnds,
+                controllingTerminal: tty)
             streams.started()
             return BubblewrapExecProcess(
                 stdin: FileHandle(fileDescriptor: streams.stdin, closeOnDealloc: true),
                 stdout: FileHandle(fileDescriptor: streams.stdout, closeOnDealloc: true),
-                stderr: FileHandle(fileDescriptor: streams.stderr, closeOnDealloc: true), sandbox: process,
+                stderr: FileHandle(fileDescriptor: streams.stderr, closeOnDealloc: true), process: process,
                 terminal: streams.terminal)
         } catch {
             streams.abandon()
@@ -55,15 +61,20 @@ final class BubblewrapExecProcess: ExecProcess {
         }
     }
 
-    /// bubblewrap exits with the command's status (128 + signal when it was signalled). A program that
-    /// cannot be started makes bubblewrap exit 1 with its reason on stderr; kubelet's 126/127 are not told apart.
+    /// The command's exit status (128 + signal when it was signalled); 127 when the program is not
+    /// found, 126 when it cannot be executed, as a shell reports them.
     func wait() async -> Int32 {
-        await sandbox.wait()
+        await process.wait()
     }
 
-    /// Kills the command and everything it started.
+    /// As `wait()`, or nil when the command still runs after `timeout`.
+    func wait(timeout: Duration) async -> Int32? {
+        await process.wait(timeout: timeout)
+    }
+
+    /// Kills the command and what it started in its process group; its parent reaps it and exits.
     func terminate() {
-        sandbox.killAll()
+        process.signal(SIGTERM)
     }
 
     func resize(columns: Int, rows: Int) {

@@ -10,6 +10,8 @@ import Synchronization
 /// its descendants' child subreaper (it reaps the sandbox inits it adopts).
 public final class BubblewrapPodRuntime: PodRuntime {
     public let statusUpdates: AsyncStream<(uid: String, status: RuntimePodStatus)>
+    public let containerEvents: AsyncStream<RuntimeContainerEvent>
+    private let events: AsyncStream<RuntimeContainerEvent>.Continuation
     private let updates: AsyncStream<(uid: String, status: RuntimePodStatus)>.Continuation
     private let configuration: BubblewrapRuntimeConfiguration
     private let pods = Mutex<[String: Entry]>([:])
@@ -27,10 +29,12 @@ public final class BubblewrapPodRuntime: PodRuntime {
         SandboxProcess.adoptOrphans()
         self.configuration = configuration
         (statusUpdates, updates) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        (containerEvents, events) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
     }
 
     deinit {
         updates.finish()
+        events.finish()
     }
 
     public func start(_ pod: RuntimePod) async throws {
@@ -56,16 +60,23 @@ public final class BubblewrapPodRuntime: PodRuntime {
             updates.yield((uid: pod.uid, status: $0))
         }
         let waitingFor = pod.initContainers.isEmpty ? "ContainerCreating" : "PodInitializing"
+        let events = self.events
+        let report: ContainerSupervisor.Report = { container, reason, message in
+            events.yield(
+                RuntimeContainerEvent(
+                    uid: pod.uid, container: container, reason: reason, message: message, warning: true))
+        }
         let running = RunningPod(
             sandbox: sandbox, board: board, execs: ExecProcessSet(),
             initSupervisors: pod.initContainers.enumerated().map {
                 ContainerSupervisor(
-                    container: $0.element, slot: .initContainer($0.offset), sandbox: sandbox, board: board)
+                    container: $0.element, slot: .initContainer($0.offset), sandbox: sandbox, board: board,
+                    report: report)
             },
             supervisors: pod.containers.enumerated().map {
                 ContainerSupervisor(
                     container: $0.element, slot: .container($0.offset), sandbox: sandbox, board: board,
-                    waitingFor: waitingFor)
+                    waitingFor: waitingFor, report: report)
             })
         let stopRequested = pods.withLock { pods in
             guard case .starting(let stopRequested) = pods[pod.uid] else { return true }
@@ -104,12 +115,12 @@ public final class BubblewrapPodRuntime: PodRuntime {
 
     public func exec(uid: String, container: String, command: [String], tty: Bool) async throws -> any ExecProcess {
         let supervisor = try supervisor(uid: uid, container: container)
-        guard supervisor.runningInstance != nil else {
+        guard let instance = supervisor.runningInstance else {
             throw RuntimeError("container \"\(container)\" in pod with uid \(uid) is not running")
         }
         let running = try runningPod(uid: uid)
         let process = try await BubblewrapExecProcess.start(
-            command, in: supervisor.container, sandbox: running.sandbox, tty: tty)
+            command, in: supervisor.container, instance: instance, sandbox: running.sandbox, tty: tty)
         running.execs.track(process)
         return process
     }
@@ -171,7 +182,6 @@ public final class BubblewrapPodRuntime: PodRuntime {
                 throw RuntimeError(
                     "pod \(pod.namespace)/\(pod.name): container name \"\(container.name)\" is used twice")
             }
-            _ = try containerProgram(container)
             for mount in container.volumeMounts where !pod.volumes.contains(where: { $0.name == mount.name }) {
                 throw RuntimeError(
                     "pod \(pod.namespace)/\(pod.name): container \"\(container.name)\" mounts volume \"\(mount.name)\", which the pod does not declare"

@@ -26,13 +26,49 @@ final class ChildProcess: Sendable {
         executable: String, arguments: [String], environment: [String: String], descriptors: [Int32],
         networkNamespace: Int32? = nil, controllingTerminal: Bool = false
     ) async throws -> ChildProcess {
+        try await start {
+            forkExec(
+                executable: executable, arguments: [executable] + arguments,
+                environment: environment.map { "\($0.key)=\($0.value)" }.sorted(), descriptors: descriptors,
+                networkNamespace: networkNamespace ?? -1, controllingTerminal: controllingTerminal)
+        }
+    }
+
+    /// Starts `command` inside a running container (see `kubesim_spawn_joined`): the process is the
+    /// command's parent, outside the container, and exits with the command's status.
+    static func spawn(
+        joining target: JoinedTarget, command: [String], environment: [String: String], descriptors: [Int32],
+        controllingTerminal: Bool = false
+    ) async throws -> ChildProcess {
+        try await start {
+            let argv = command.map { strdup($0) } + [nil]
+            let entries: [String] = environment.map { "\($0.key)=\($0.value)" }.sorted()
+            let envp = entries.map { strdup($0) } + [nil]
+            defer {
+                for pointer in argv + envp { free(pointer) }
+            }
+            var error: Int32 = 0
+            let (user, group) = (target.user.map(Int.init) ?? -1, target.group.map(Int.init) ?? -1)
+            let pid = descriptors.withUnsafeBufferPointer { fds in
+                target.namespaces.withUnsafeBufferPointer { namespaces in
+                    target.workingDirectory.withCString { workingDirectory in
+                        kubesim_spawn_joined(
+                            argv[0], argv, envp, fds.baseAddress, Int32(fds.count), namespaces.baseAddress,
+                            workingDirectory, target.capabilities, user, group, controllingTerminal ? 1 : 0, &error)
+                    }
+                }
+            }
+            return pid > 0 ? .success(pid) : .failure(SpawnError(executable: command[0], code: error))
+        }
+    }
+
+    /// Forks on a thread that then waits for the child (see the type's comment).
+    private static func start(
+        _ fork: @escaping @Sendable () -> Result<pid_t, SpawnError>
+    ) async throws -> ChildProcess {
         try await withCheckedThrowingContinuation { (started: CheckedContinuation<ChildProcess, any Error>) in
             let thread = Thread {
-                let spawned = forkExec(
-                    executable: executable, arguments: [executable] + arguments,
-                    environment: environment.map { "\($0.key)=\($0.value)" }.sorted(), descriptors: descriptors,
-                    networkNamespace: networkNamespace ?? -1, controllingTerminal: controllingTerminal)
-                switch spawned {
+                switch fork() {
                 case .failure(let error):
                     started.resume(throwing: error)
                 case .success(let pid):
@@ -103,6 +139,17 @@ final class ChildProcess: Sendable {
         }
         for waiter in waiters { waiter.resume(returning: status) }
     }
+}
+
+/// What an exec joins: descriptors of a container's ipc, uts, net, pid and mount namespaces (-1: not
+/// joined), the working directory inside it, the capabilities kept (bit numbers of linux/capability.h),
+/// and the user and group to run as (nil: root's).
+struct JoinedTarget: Sendable {
+    var namespaces: [Int32]
+    var workingDirectory: String
+    var capabilities: UInt64
+    var user: Int64?
+    var group: Int64?
 }
 
 /// A process could not be started (bubblewrap missing, out of processes).

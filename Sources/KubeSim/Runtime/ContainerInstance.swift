@@ -23,7 +23,18 @@ final class ContainerInstance: Sendable {
         // A new instance starts with an empty /tmp, as a container gets a new writable layer.
         try? FileManager.default.removeItem(atPath: folder + "/tmp")
         try FileManager.default.createDirectory(atPath: folder + "/tmp", withIntermediateDirectories: true)
-        let command = try sandbox.command(for: container, program: try containerProgram(container))
+        // /tmp is writable by every user, as in an image.
+        try FileManager.default.setAttributes([.posixPermissions: 0o1777], ofItemAtPath: folder + "/tmp")
+        var program = try containerProgram(container)
+        if let user = container.user {
+            // bubblewrap starts the program as root (with the runtime's capabilities); setpriv then becomes the
+            // user, which drops them, as a runtime does for runAsUser.
+            let groups =
+                user.groups.isEmpty
+                ? ["--clear-groups"] : ["--groups=" + user.groups.map(String.init).joined(separator: ",")]
+            program = ["setpriv", "--reuid=\(user.uid)", "--regid=\(user.gid)"] + groups + ["--"] + program
+        }
+        let command = try sandbox.command(for: container, program: program)
         let log = try ContainerLog(path: folder + "/\(restartCount).log")
         // The log before the previous one is no longer reachable (kubelet keeps the last two too).
         try? FileManager.default.removeItem(atPath: folder + "/\(restartCount - 2).log")
@@ -79,6 +90,12 @@ final class ContainerInstance: Sendable {
         }
         kill()
         _ = await process.wait()
+    }
+
+    /// Descriptors of the container's ipc, uts, net, pid and mount namespaces (the caller closes them),
+    /// or nil when the instance is gone.
+    func openNamespaces() -> [Int32]? {
+        process.openNamespaces(["ipc", "uts", "net", "pid", "mnt"])
     }
 
     /// SIGKILL to every process of the container.

@@ -10,6 +10,9 @@ final class ContainerSupervisor: Sendable {
     private let board: PodStatusBoard
     private let slot: PodStatusBoard.Slot
     private let state: Mutex<State>
+    /// (container, reason, message) of an event about this container.
+    typealias Report = @Sendable (String, String, String) -> Void
+    private let report: Report
 
     private struct State {
         var status: RuntimeContainerStatus
@@ -25,8 +28,9 @@ final class ContainerSupervisor: Sendable {
     /// containers run).
     init(
         container: RuntimeContainer, slot: PodStatusBoard.Slot, sandbox: PodSandbox, board: PodStatusBoard,
-        waitingFor reason: String = "ContainerCreating"
+        waitingFor reason: String = "ContainerCreating", report: @escaping Report = { _, _, _ in }
     ) {
+        self.report = report
         self.container = container
         self.slot = slot
         self.sandbox = sandbox
@@ -101,7 +105,9 @@ final class ContainerSupervisor: Sendable {
             do {
                 instance = try await ContainerInstance.start(container, in: sandbox, restartCount: restarts)
             } catch {
-                update { $0.status.state = .waiting(reason: "RunContainerError", message: "\(error)") }
+                // The kubelet keeps the container waiting and tries again after a back-off, without a restart.
+                let reason = (error as? RuntimeError)?.reason ?? "RunContainerError"
+                update { $0.status.state = .waiting(reason: reason, message: "\(error)") }
                 backOffStep += 1
                 try? await Task.sleep(for: sandbox.settings.backOff(beforeRestart: backOffStep))
                 continue
@@ -182,7 +188,9 @@ final class ContainerSupervisor: Sendable {
         await withTaskGroup(of: Void.self) { group in
             if let readiness = container.readinessProbe {
                 group.addTask {
-                    await prober.watch(readiness, while: instance) { ready in
+                    await prober.watch(readiness, while: instance) { failure in
+                        self.report(self.container.name, "Unhealthy", "Readiness probe failed: \(failure)")
+                    } changed: { ready in
                         self.update { state in
                             if state.current === instance, instance.isRunning { state.status.ready = ready }
                         }
@@ -192,8 +200,14 @@ final class ContainerSupervisor: Sendable {
             if let liveness = container.livenessProbe {
                 let grace = Duration.seconds(sandbox.pod.terminationGracePeriodSeconds)
                 group.addTask {
-                    await prober.watch(liveness, while: instance, initial: true) { alive in
-                        if !alive { await instance.terminate(gracePeriod: grace) }
+                    await prober.watch(liveness, while: instance, initial: true) { failure in
+                        self.report(self.container.name, "Unhealthy", "Liveness probe failed: \(failure)")
+                    } changed: { alive in
+                        guard !alive else { return }
+                        self.report(
+                            self.container.name, "Killing",
+                            "Container \(self.container.name) failed liveness probe, will be restarted")
+                        await instance.terminate(gracePeriod: grace)
                     }
                 }
             }

@@ -33,7 +33,22 @@ public struct RuntimePod: Sendable, Equatable {
     }
 }
 
+/// Who a container's processes run as (securityContext runAsUser, runAsGroup, the pod's fsGroup).
+public struct RuntimeUser: Sendable, Equatable {
+    public var uid: Int
+    public var gid: Int
+    public var groups: [Int]
+
+    public init(uid: Int, gid: Int, groups: [Int] = []) {
+        self.uid = uid
+        self.gid = gid
+        self.groups = groups
+    }
+}
+
 public struct RuntimeContainer: Sendable, Equatable {
+    /// nil: root, as an image without a USER runs.
+    public var user: RuntimeUser?
     public var name: String
     /// The image is recorded but never used: the host's filesystem is the root.
     public var image: String
@@ -66,6 +81,8 @@ public struct RuntimeVolume: Sendable, Equatable {
     public enum Source: Sendable, Equatable {
         case hostPath(String)
         case emptyDir
+        /// configMap, secret, projected and downwardAPI volumes: files the kubelet wrote, mounted read-only.
+        case files([RuntimeFile])
     }
     public var name: String
     public var source: Source
@@ -73,6 +90,20 @@ public struct RuntimeVolume: Sendable, Equatable {
     public init(name: String, source: Source) {
         self.name = name
         self.source = source
+    }
+}
+
+/// A file of a configMap, secret, projected or downwardAPI volume: its path inside the volume, its
+/// contents and its mode.
+public struct RuntimeFile: Sendable, Equatable {
+    public var path: String
+    public var contents: Data
+    public var mode: Int
+
+    public init(path: String, contents: Data, mode: Int = 0o644) {
+        self.path = path
+        self.contents = contents
+        self.mode = mode
     }
 }
 
@@ -186,7 +217,18 @@ public struct ContainerLogLine: Sendable, Equatable {
 }
 
 /// The kubelet half of kubesim: runs pods as local processes and reaches inside them.
+/// What a kubelet reports about a container as an event (Unhealthy probes, Killing).
+public struct RuntimeContainerEvent: Sendable, Equatable {
+    public var uid: String
+    public var container: String
+    public var reason: String
+    public var message: String
+    public var warning: Bool
+}
+
 public protocol PodRuntime: Sendable {
+    /// Events about containers (probe failures, kills), for the pod's event list.
+    var containerEvents: AsyncStream<RuntimeContainerEvent> { get }
     /// Starts the pod's containers. Status changes are delivered through `statusUpdates`.
     func start(_ pod: RuntimePod) async throws
     /// SIGTERM to every container, SIGKILL after `gracePeriodSeconds`; returns when all are gone.
@@ -228,4 +270,9 @@ public protocol ExecProcess: Sendable {
 
 extension ExecProcess {
     public func resize(columns: Int, rows: Int) {}
+}
+
+extension PodRuntime {
+    /// A runtime without probes reports no events.
+    public var containerEvents: AsyncStream<RuntimeContainerEvent> { AsyncStream { $0.finish() } }
 }

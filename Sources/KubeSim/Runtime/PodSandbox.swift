@@ -128,7 +128,9 @@ final class PodSandbox: Sendable {
                     "container \"\(container.name)\": volumeMounts name \"\(mount.name)\" is not a volume of the pod")
             }
             binds.append(
-                BindMount(source: try hostFolder(of: volume), destination: mount.mountPath, readOnly: mount.readOnly))
+                BindMount(
+                    source: try hostFolder(of: volume), destination: mount.mountPath,
+                    readOnly: mount.readOnly || volume.isReadOnly))
         }
         let workingDirectory = container.workingDir ?? "/"
         return BubblewrapCommand(
@@ -178,6 +180,13 @@ final class PodSandbox: Sendable {
             path = hostPath
         case .emptyDir:
             path = directory + "/volumes/" + volume.name
+            // kubelet makes an emptyDir writable by everyone, whatever user the containers run as.
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: path)
+        case .files(let files):
+            path = directory + "/volumes/" + volume.name
+            if !FileManager.default.fileExists(atPath: path) { try write(files, into: path) }
+            return path
         }
         var isFolder: ObjCBool = false
         if !FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
@@ -185,6 +194,20 @@ final class PodSandbox: Sendable {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         }
         return path
+    }
+}
+
+/// Writes a volume's files once (each container that mounts the volume sees the same ones).
+private func write(_ files: [RuntimeFile], into folder: String) throws {
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    for file in files {
+        let relative = file.path.split(separator: "/").filter { $0 != ".." && $0 != "." }.joined(separator: "/")
+        guard !relative.isEmpty else { continue }
+        let path = folder + "/" + relative
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try file.contents.write(to: URL(fileURLWithPath: path))
+        try FileManager.default.setAttributes([.posixPermissions: file.mode], ofItemAtPath: path)
     }
 }
 
@@ -196,5 +219,13 @@ func readToEnd(_ fd: Int32) -> [UInt8] {
         if count < 0 && errno == EINTR { continue }
         guard count > 0 else { return bytes }
         bytes += chunk[0..<count]
+    }
+}
+
+extension RuntimeVolume {
+    /// A kubelet mounts configMap, secret, projected and downwardAPI volumes read-only.
+    var isReadOnly: Bool {
+        if case .files = source { return true }
+        return false
     }
 }

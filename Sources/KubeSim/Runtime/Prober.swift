@@ -1,7 +1,7 @@
 import Foundation
 
 /// Runs a container's probes as a kubelet does: httpGet and tcpSocket from inside the pod's network
-/// namespace, exec inside the container's mounts.
+/// namespace, exec inside the container (its namespaces).
 struct Prober: Sendable {
     var sandbox: PodSandbox
     var container: RuntimeContainer
@@ -11,13 +11,15 @@ struct Prober: Sendable {
     /// `successThreshold` successes or `failureThreshold` failures in a row.
     func watch(
         _ probe: RuntimeProbe, while instance: ContainerInstance, initial: Bool = false,
-        changed: @Sendable (Bool) async -> Void
+        failed: @Sendable (String) -> Void = { _ in }, changed: @Sendable (Bool) async -> Void
     ) async {
         var result = initial
         var streak = 0
         guard (try? await Task.sleep(for: .seconds(probe.initialDelaySeconds))) != nil else { return }
         while !Task.isCancelled && instance.isRunning {
-            let success = await check(probe)
+            let failure = await failure(of: probe, in: instance)
+            let success = failure == nil
+            if let failure, instance.isRunning, !Task.isCancelled { failed(failure) }
             streak = success == result ? 0 : streak + 1
             let needed = success ? probe.successThreshold : probe.failureThreshold
             if streak >= max(1, needed), instance.isRunning, !Task.isCancelled {
@@ -29,8 +31,22 @@ struct Prober: Sendable {
         }
     }
 
+    /// One attempt: nil when the probe succeeds within its timeout, else why it failed, in kubelet's words.
+    func failure(of probe: RuntimeProbe, in instance: ContainerInstance) async -> String? {
+        if await check(probe, in: instance) { return nil }
+        switch probe.action {
+        case .tcpSocket(let port):
+            return "dial tcp 127.0.0.1:\(port): connect: connection refused"
+        case .httpGet(let path, let port):
+            return
+                "Get \"http://127.0.0.1:\(port)\(path.hasPrefix("/") ? path : "/" + path)\": failed or not a 2xx/3xx answer"
+        case .exec(let command):
+            return "command \(command) failed or timed out"
+        }
+    }
+
     /// One attempt: true when the probe succeeds within its timeout.
-    func check(_ probe: RuntimeProbe) async -> Bool {
+    func check(_ probe: RuntimeProbe, in instance: ContainerInstance) async -> Bool {
         let timeout = Duration.seconds(max(probe.timeoutSeconds, 0.05))
         switch probe.action {
         case .tcpSocket(let port):
@@ -43,12 +59,13 @@ struct Prober: Sendable {
                 httpStatus(on: fd, path: path, port: port, timeout: timeout).map { (200..<400).contains($0) } ?? false
             }
         case .exec(let command):
-            guard let process = try? await BubblewrapExecProcess.start(command, in: container, sandbox: sandbox) else {
-                return false
-            }
+            guard
+                let process = try? await BubblewrapExecProcess.start(
+                    command, in: container, instance: instance, sandbox: sandbox)
+            else { return false }
             try? process.stdin.close()
             let status = await withTaskCancellationHandler {
-                await process.sandbox.wait(timeout: timeout)
+                await process.wait(timeout: timeout)
             } onCancel: {
                 process.terminate()
             }

@@ -80,6 +80,18 @@ final class SandboxProcess: Sendable {
         }
     }
 
+    /// Descriptors of the init's namespaces of `kinds` (names under /proc/PID/ns), or nil when the init
+    /// is gone: opened first, then checked, so that they cannot belong to a process that reused its pid.
+    func openNamespaces(_ kinds: [String]) -> [Int32]? {
+        guard let initPID else { return nil }
+        let fds = kinds.map { open("/proc/\(initPID)/ns/\($0)", O_RDONLY | O_CLOEXEC) }
+        guard !fds.contains(where: { $0 < 0 }), !bubblewrap.hasExited, initIsAlive else {
+            for fd in fds where fd >= 0 { close(fd) }
+            return nil
+        }
+        return fds
+    }
+
     /// True while the init exists and is not a zombie: an init that has become a zombie has seen every
     /// process of its namespace die.
     private var initIsAlive: Bool {

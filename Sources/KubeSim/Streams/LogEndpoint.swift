@@ -66,15 +66,17 @@ extension PodStreams {
     }
 
     /// The kubelet answers 400 while the container has not started yet.
-    private func checkStarted(_ pod: JSON, _ container: String) async throws {
-        let status = await kubelet.status(uid: pod.uid)?.containers.first { $0.name == container }
+    private func checkStarted(_ object: JSON, _ container: String) async throws {
+        let name = object.name
+        let pod = await kubelet.status(uid: object.uid)
+        let status = ((pod?.containers ?? []) + (pod?.initContainers ?? [])).first { $0.name == container }
         guard let status else {
             throw APIError.badRequest(
-                "container \"\(container)\" in pod \"\(pod.name)\" is waiting to start: ContainerCreating")
+                "container \"\(container)\" in pod \"\(name)\" is waiting to start: ContainerCreating")
         }
         if case .waiting(let reason, _) = status.state, status.restartCount == 0 {
             throw APIError.badRequest(
-                "container \"\(container)\" in pod \"\(pod.name)\" is waiting to start: \(reason)")
+                "container \"\(container)\" in pod \"\(name)\" is waiting to start: \(reason)")
         }
     }
 

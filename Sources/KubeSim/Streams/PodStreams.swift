@@ -18,9 +18,12 @@ final class PodStreams: Sendable {
     ) {
         let pod = try await api.get(.pods, namespace: namespace, name: name)
         let names = (pod[path: ["spec", "containers"]]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+        let initNames = (pod[path: ["spec", "initContainers"]]?.arrayValue ?? []).compactMap {
+            $0["name"]?.stringValue
+        }
         let chosen: String
         if let container, !container.isEmpty {
-            guard names.contains(container) else {
+            guard names.contains(container) || initNames.contains(container) else {
                 throw APIError.badRequest("container \(container) is not valid for pod \(name)")
             }
             chosen = container
@@ -45,7 +48,7 @@ final class PodStreams: Sendable {
 
     private func isRunning(_ pod: JSON, _ container: String) async -> Bool {
         guard let status = await kubelet.status(uid: pod.uid) else { return false }
-        return status.containers.contains { status in
+        return (status.containers + status.initContainers).contains { status in
             if status.name == container, case .running = status.state { return true }
             return false
         }
@@ -74,7 +77,8 @@ final class PodStreams: Sendable {
     func planPortForward(namespace: String, name: String, request: HTTPRequest, offered: [String], spdy: Bool) async
         -> UpgradePlan?
     {
-        guard let (pod, _) = try? await target(namespace: namespace, name: name, container: nil, needsRunning: false),
+        // A port belongs to the pod's network namespace, which all its containers share: no container to choose.
+        guard let pod = try? await api.get(.pods, namespace: namespace, name: name),
             pod[path: ["status", "phase"]] == "Running"
         else { return nil }
         let uid = pod.uid
@@ -108,8 +112,12 @@ final class PodStreams: Sendable {
     func refuseStream(_ kind: String, namespace: String, name: String, request: HTTPRequest) async throws
         -> HTTPResponse
     {
-        let (pod, _) = try await target(
-            namespace: namespace, name: name, container: request.parameter("container"), needsRunning: kind == "exec")
+        let pod =
+            kind == "portforward"
+            ? try await api.get(.pods, namespace: namespace, name: name)
+            : try await target(
+                namespace: namespace, name: name, container: request.parameter("container"), needsRunning: true
+            ).pod
         if kind == "portforward" {
             guard pod[path: ["status", "phase"]] == "Running" else {
                 throw APIError.badRequest(

@@ -17,8 +17,19 @@ struct RuntimeEdgeTests {
         #expect(error?.message.contains("volume \"nope\"") == true)
         let nameless = RuntimePod(
             uid: "bad-2", namespace: "test", name: "bad", containers: [RuntimeContainer(name: "main")])
-        await #expect(throws: RuntimeError.self) { try await fixture.runtime.start(nameless) }
-        #expect(fixture.runtime.status(uid: "bad-1") == nil && fixture.runtime.status(uid: "bad-2") == nil)
+        #expect(fixture.runtime.status(uid: "bad-1") == nil)
+        // Without a command the pod starts and its container waits, saying what to add, as a kubelet
+        // keeps a container it cannot create.
+        try await fixture.runtime.start(nameless)
+        try await eventually("the container waiting with CreateContainerError") {
+            guard
+                case .waiting("CreateContainerError", let message) = fixture.runtime.status(uid: "bad-2")?.containers
+                    .first?.state
+            else { return false }
+            return message?.contains("give the container a command") == true
+        }
+        #expect(fixture.runtime.status(uid: "bad-2")?.phase == "Pending")
+        await fixture.runtime.stop(uid: "bad-2", gracePeriodSeconds: 0)
 
         let good = RuntimePod(
             uid: "twice", namespace: "test", name: "twice",

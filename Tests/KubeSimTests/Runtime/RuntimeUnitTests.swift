@@ -32,6 +32,25 @@ struct RuntimeUnitTests {
         #expect(sandbox.arguments.contains("--unshare-net"))
     }
 
+    /// A mount point where the host has nothing (/etc/app) turns /etc into a tmpfs of read-only binds of
+    /// the host's entries, so that bubblewrap makes the mount point in the tmpfs.
+    @Test func aMountPointInsideAReadOnlyHostFolderIsMadeInATmpfs() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("root-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root + "/etc/ssl", withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: root + "/etc/hosts"))
+        try FileManager.default.createSymbolicLink(atPath: root + "/etc/localtime", withDestinationPath: "/zone")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(
+            BubblewrapCommand.readOnlyFolder("/etc", mountPoints: ["/etc/ssl", "/srv"], root: root) == [
+                "--ro-bind", root + "/etc", "/etc",
+            ])
+        #expect(
+            BubblewrapCommand.readOnlyFolder("/etc", mountPoints: ["/etc/app", "/etc/ssl"], root: root) == [
+                "--tmpfs", "/etc", "--ro-bind", root + "/etc/hosts", "/etc/hosts", "--symlink", "/zone",
+                "/etc/localtime", "--ro-bind", root + "/etc/ssl", "/etc/ssl",
+            ])
+    }
+
     @Test func programFollowsKubernetesCommandAndArgs() throws {
         #expect(
             try containerProgram(RuntimeContainer(name: "a", command: ["sh", "-c"], args: ["echo hi"])) == [
