@@ -70,8 +70,9 @@ actor Kubelet {
             }
             let phase = pod[path: ["status", "phase"]]?.stringValue
             if running[uid] == nil && phase != "Succeeded" && phase != "Failed" {
+                guard let resolved = await resolvingClaims(pod) else { continue }
                 running[uid] = key
-                let spec = PodConversion.runtimePod(pod)
+                let spec = PodConversion.runtimePod(resolved)
                 Task { await self.start(spec, key: key) }
             }
         }
