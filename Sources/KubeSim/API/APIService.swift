@@ -89,7 +89,7 @@ public final class APIService: Sendable {
         object[path: ["metadata", "deletionTimestamp"]] = nil
         object[path: ["metadata", "managedFields"]] = nil
         if resource.subresources.contains("status") && resource != .namespaces { object["status"] = nil }
-        if [.deployments, .replicaSets, .pods].contains(resource) {
+        if [.deployments, .replicaSets, .pods].contains(resource) || ResourceType.generationKinds.contains(resource) {
             object[path: ["metadata", "generation"]] = 1
         }
         if resource == .services, object[path: ["spec", "clusterIP"]] == nil,

@@ -57,11 +57,11 @@ enum Defaults {
             setIfAbsent(&object, ["status", "phase"], "Active")
             object[path: ["metadata", "labels", "kubernetes.io/metadata.name"]] = .string(object.name)
         default:
-            break
+            kindDefaults(&object, resource: resource)
         }
     }
 
-    private static func podSpec(_ spec: inout JSON) {
+    static func podSpec(_ spec: inout JSON) {
         setIfAbsent(&spec, ["restartPolicy"], "Always")
         setIfAbsent(&spec, ["terminationGracePeriodSeconds"], 30)
         setIfAbsent(&spec, ["dnsPolicy"], "ClusterFirst")
@@ -91,7 +91,7 @@ enum Defaults {
         }
     }
 
-    private static func setIfAbsent(_ object: inout JSON, _ path: [String], _ value: JSON) {
+    static func setIfAbsent(_ object: inout JSON, _ path: [String], _ value: JSON) {
         if object[path: path] == nil || object[path: path] == .null { object[path: path] = value }
     }
 }

@@ -50,7 +50,33 @@ enum Schemas {
         4: ("type", .string),
     ]
 
+    static let jobSpec: Protobuf.Schema = [
+        1: ("parallelism", .int), 2: ("completions", .int), 3: ("activeDeadlineSeconds", .int),
+        4: ("selector", .message(labelSelector)), 5: ("manualSelector", .bool), 6: ("template", .message(podTemplate)),
+        7: ("backoffLimit", .int), 8: ("ttlSecondsAfterFinished", .int), 9: ("completionMode", .string),
+        10: ("suspend", .bool),
+    ]
+    static let cronJobSpec: Protobuf.Schema = [
+        1: ("schedule", .string), 2: ("startingDeadlineSeconds", .int), 3: ("concurrencyPolicy", .string),
+        4: ("suspend", .bool),
+        5: ("jobTemplate", .message([1: ("metadata", .message(objectMeta)), 2: ("spec", .message(jobSpec))])),
+        6: ("successfulJobsHistoryLimit", .int), 7: ("failedJobsHistoryLimit", .int), 8: ("timeZone", .string),
+    ]
+
     static let byKind: [String: Protobuf.Schema] = [
+        "Job": [1: ("metadata", .message(objectMeta)), 2: ("spec", .message(jobSpec))],
+        "CronJob": [1: ("metadata", .message(objectMeta)), 2: ("spec", .message(cronJobSpec))],
+        "ServiceAccount": [1: ("metadata", .message(objectMeta)), 4: ("automountServiceAccountToken", .bool)],
+        "PodDisruptionBudget": [
+            1: ("metadata", .message(objectMeta)),
+            2: (
+                "spec",
+                .message([
+                    1: ("minAvailable", .intOrString), 2: ("selector", .message(labelSelector)),
+                    3: ("maxUnavailable", .intOrString),
+                ])
+            ),
+        ],
         "Namespace": [
             1: ("metadata", .message(objectMeta)), 2: ("spec", .message([1: ("finalizers", .repeated(.string))])),
         ],

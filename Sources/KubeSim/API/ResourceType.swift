@@ -49,10 +49,10 @@ public struct ResourceType: Sendable, Hashable {
         shortNames: [], verbs: ["create"], subresources: [])
 
     /// Every resource served, in discovery order.
-    public static let all: [ResourceType] = [
-        .namespaces, .pods, .services, .configMaps, .secrets, .events, .deployments, .replicaSets,
-        .selfSubjectAccessReviews,
-    ]
+    public static let all: [ResourceType] =
+        [
+            .namespaces, .pods, .services, .configMaps, .secrets, .events, .deployments, .replicaSets,
+        ] + workloadKinds + [.selfSubjectAccessReviews]
 
     /// Resources kept in the store (the access review is answered, never stored).
     public static let stored: [ResourceType] = all.filter { $0 != .selfSubjectAccessReviews }

@@ -74,7 +74,7 @@ enum TableConverter {
                 Column(name: "Message", type: "string"),
                 Column(name: "Name", type: "string", format: "name", priority: 1),
             ]
-        default: return [name, age]
+        default: return kindColumns(resource) ?? [name, age]
         }
     }
 
@@ -143,7 +143,7 @@ enum TableConverter {
                 object["message"] ?? "", name,
             ]
         default:
-            return [name, age]
+            return kindCells(object, resource: resource, name: name, age: age) ?? [name, age]
         }
     }
 }

@@ -81,18 +81,27 @@ struct NamespaceController {
 /// Runs every controller after each change of the store (changes coalesce while a pass runs).
 struct ControllerLoop {
     let api: APIService
+    /// Where the local-path provisioner keeps the volumes of claims.
+    var volumes: URL?
 
     func run() async {
         let deployments = DeploymentController(api: api)
         let replicaSets = ReplicaSetController(api: api)
         let collector = GarbageCollector(api: api)
         let namespaces = NamespaceController(api: api)
+        let cluster = ClusterObjectsController(api: api, volumes: volumes)
+        let statefulSets = StatefulSetController(api: api)
+        let jobs = JobController(api: api)
+        await cluster.reconcile()
         for await _ in await api.store.changes() {
             if Task.isCancelled { return }
             await namespaces.reconcile()
+            await cluster.reconcile()
             await collector.reconcile()
             await deployments.reconcile()
             await replicaSets.reconcile()
+            await statefulSets.reconcile()
+            await jobs.reconcile()
         }
     }
 }

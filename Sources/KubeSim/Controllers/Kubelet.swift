@@ -81,8 +81,9 @@ actor Kubelet {
             }
             let phase = pod[path: ["status", "phase"]]?.stringValue
             if running[uid] == nil && phase != "Succeeded" && phase != "Failed" {
+                guard let resolved = await resolvingClaims(pod) else { continue }
                 running[uid] = key
-                Task { await self.start(pod, key: key) }
+                Task { await self.start(resolved, key: key) }
             }
         }
         // Force-deleted pods (grace 0) left the store before their processes did.

@@ -92,7 +92,7 @@ public final class KubeSimServer: Sendable {
         try KubeconfigWriter.write(
             to: directory.appendingPathComponent("kubeconfig"), port: listener.port, certificates: certificates)
         let tasks = [
-            Task { await ControllerLoop(api: api).run() },
+            Task { await ControllerLoop(api: api, volumes: directory.appendingPathComponent("volumes")).run() },
             Task { await kubelet.run() },
         ]
         return KubeSimServer(

@@ -1,0 +1,137 @@
+import Foundation
+
+/// `kubectl get` columns of the kinds in ResourceType+Kinds.swift, as kube-apiserver's printers give them.
+extension TableConverter {
+    static func kindColumns(_ resource: ResourceType) -> [Column]? {
+        let name = Column(name: "Name", type: "string", format: "name")
+        let age = Column(name: "Age", type: "string")
+        func text(_ title: String, priority: Int = 0) -> Column {
+            Column(name: title, type: "string", priority: priority)
+        }
+        switch resource {
+        case .nodes:
+            return [name, text("Status"), text("Roles"), age, text("Version"), text("Internal-IP", priority: 1)]
+        case .serviceAccounts: return [name, Column(name: "Secrets", type: "integer"), age]
+        case .persistentVolumeClaims:
+            return [
+                name, text("Status"), text("Volume"), text("Capacity"), text("Access Modes"), text("StorageClass"), age,
+            ]
+        case .persistentVolumes:
+            return [
+                name, text("Capacity"), text("Access Modes"), text("Reclaim Policy"), text("Status"), text("Claim"),
+                age,
+            ]
+        case .statefulSets: return [name, text("Ready"), age]
+        case .jobs: return [name, text("Status"), text("Completions"), text("Duration"), age]
+        case .cronJobs: return [name, text("Schedule"), text("Suspend"), text("Active"), text("Last Schedule"), age]
+        case .horizontalPodAutoscalers:
+            return [name, text("Reference"), text("Targets"), text("MinPods"), text("MaxPods"), text("Replicas"), age]
+        case .ingresses: return [name, text("Class"), text("Hosts"), text("Address"), text("Ports"), age]
+        case .networkPolicies: return [name, text("Pod-Selector"), age]
+        case .podDisruptionBudgets:
+            return [name, text("Min Available"), text("Max Unavailable"), text("Allowed Disruptions"), age]
+        case .endpoints: return [name, text("Endpoints"), age]
+        default: return nil
+        }
+    }
+
+    static func kindCells(_ object: JSON, resource: ResourceType, name: JSON, age: JSON) -> [JSON]? {
+        func value(_ path: [String], _ fallback: String = "<none>") -> JSON {
+            guard let found = object[path: path] else { return .string(fallback) }
+            if let text = found.stringValue { return .string(text) }
+            if let number = found.intValue { return .string(String(number)) }
+            if let flag = found.boolValue { return .string(String(flag)) }
+            return .string(fallback)
+        }
+        let selector = (object[path: ["spec", "podSelector", "matchLabels"]]?.objectValue ?? [:])
+            .sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.stringValue ?? "")" }.joined(separator: ",")
+        switch resource {
+        case .nodes:
+            let ready = object[path: ["status", "conditions"]]?.arrayValue?.first { $0["type"] == "Ready" }
+            let roles = (object[path: ["metadata", "labels"]]?.objectValue ?? [:]).keys
+                .filter { $0.hasPrefix("node-role.kubernetes.io/") }.map {
+                    $0.replacingOccurrences(of: "node-role.kubernetes.io/", with: "")
+                }
+            return [
+                name, .string(ready?["status"] == "True" ? "Ready" : "NotReady"),
+                .string(roles.isEmpty ? "<none>" : roles.sorted().joined(separator: ",")), age,
+                value(["status", "nodeInfo", "kubeletVersion"], ""), .string("127.0.0.1"),
+            ]
+        case .serviceAccounts: return [name, .int(Int64(object["secrets"]?.arrayValue?.count ?? 0)), age]
+        case .persistentVolumeClaims:
+            return [
+                name, value(["status", "phase"], "Pending"), value(["spec", "volumeName"], ""),
+                value(["status", "capacity", "storage"], ""),
+                .string(
+                    (object[path: ["spec", "accessModes"]]?.arrayValue ?? []).compactMap(\.stringValue).joined(
+                        separator: ",")),
+                value(["spec", "storageClassName"], "<unset>"), age,
+            ]
+        case .persistentVolumes:
+            return [
+                name, value(["spec", "capacity", "storage"], ""),
+                .string(
+                    (object[path: ["spec", "accessModes"]]?.arrayValue ?? []).compactMap(\.stringValue).joined(
+                        separator: ",")),
+                value(["spec", "persistentVolumeReclaimPolicy"], "Retain"), value(["status", "phase"], "Available"),
+                value(["spec", "claimRef", "name"], ""), age,
+            ]
+        case .statefulSets:
+            let ready = object[path: ["status", "readyReplicas"]]?.intValue ?? 0
+            return [name, .string("\(ready)/\(object[path: ["spec", "replicas"]]?.intValue ?? 1)"), age]
+        case .jobs:
+            let succeeded = object[path: ["status", "succeeded"]]?.intValue ?? 0
+            let complete =
+                object[path: ["status", "conditions"]]?.arrayValue?.contains { $0["type"] == "Complete" } == true
+            let failed =
+                object[path: ["status", "conditions"]]?.arrayValue?.contains { $0["type"] == "Failed" } == true
+            return [
+                name, .string(complete ? "Complete" : failed ? "Failed" : "Running"),
+                .string("\(succeeded)/\(object[path: ["spec", "completions"]]?.intValue ?? 1)"), .string(""), age,
+            ]
+        case .cronJobs:
+            return [
+                name, value(["spec", "schedule"], ""), value(["spec", "suspend"], "False"),
+                .string(String(object[path: ["status", "active"]]?.arrayValue?.count ?? 0)),
+                value(["status", "lastScheduleTime"], "<none>"), age,
+            ]
+        case .horizontalPodAutoscalers:
+            let target =
+                "\(object[path: ["spec", "scaleTargetRef", "kind"]]?.stringValue ?? "")/"
+                + (object[path: ["spec", "scaleTargetRef", "name"]]?.stringValue ?? "")
+            let metrics = (object[path: ["spec", "metrics"]]?.arrayValue ?? []).map { metric in
+                let utilization = metric[path: ["resource", "target", "averageUtilization"]]?.intValue
+                return
+                    "\(metric[path: ["resource", "name"]]?.stringValue ?? "metric"): <unknown>/\(utilization.map { "\($0)%" } ?? "?")"
+            }
+            return [
+                name, .string(target), .string(metrics.isEmpty ? "<none>" : metrics.joined(separator: ", ")),
+                value(["spec", "minReplicas"], "1"), value(["spec", "maxReplicas"], ""),
+                value(["status", "currentReplicas"], "0"), age,
+            ]
+        case .ingresses:
+            let hosts = (object[path: ["spec", "rules"]]?.arrayValue ?? []).compactMap { $0["host"]?.stringValue }
+            let tls = object[path: ["spec", "tls"]]?.arrayValue?.isEmpty == false
+            return [
+                name, value(["spec", "ingressClassName"], "<none>"),
+                .string(hosts.isEmpty ? "*" : hosts.joined(separator: ",")), .string(""),
+                .string(tls ? "80, 443" : "80"),
+                age,
+            ]
+        case .networkPolicies: return [name, .string(selector.isEmpty ? "<none>" : selector), age]
+        case .podDisruptionBudgets:
+            return [
+                name, value(["spec", "minAvailable"], "N/A"), value(["spec", "maxUnavailable"], "N/A"),
+                value(["status", "disruptionsAllowed"], "0"), age,
+            ]
+        case .endpoints:
+            let addresses = (object["subsets"]?.arrayValue ?? []).flatMap { subset in
+                let ports = (subset["ports"]?.arrayValue ?? []).compactMap { $0["port"]?.intValue }
+                return (subset["addresses"]?.arrayValue ?? []).compactMap { $0["ip"]?.stringValue }
+                    .flatMap { ip in ports.map { "\(ip):\($0)" } }
+            }
+            return [name, .string(addresses.isEmpty ? "<none>" : addresses.joined(separator: ",")), age]
+        default: return nil
+        }
+    }
+}
