@@ -45,9 +45,11 @@ struct SyncPlanner {
             case .rescan: rescan = true
             case .renamed(let from, let to):
                 // A rename is replayed at the destination only when it has both the source and the
-                // target's parent; otherwise the target ships as new.
+                // target's parent; otherwise the target ships as new. A target at or below the
+                // source comes from a stale path (no file system can do it): look at both instead.
                 let parent = DestinationIndex.split(to).parent
                 guard index[from] != nil, parent.isEmpty || index[parent]?.kind == .directory,
+                    to != from, !to.hasPrefix(from + "/"),
                     PathPolicy.isSafe(from), PathPolicy.isSafe(to)
                 else {
                     mark(from, .entry)

@@ -5,6 +5,8 @@ extension TreeWatcher {
     /// directories). Runs on the watcher thread.
     func handle(_ events: [InotifyEvent]) {
         var rescan = false
+        // Renames whose MOVED_TO is in this drain; any other MOVED_FROM left the watched tree.
+        let arriving = Set(events.lazy.filter { $0.has(IN_MOVED_TO) }.map(\.cookie))
         for event in events {
             if event.has(IN_Q_OVERFLOW) {
                 rescan = true
@@ -30,7 +32,7 @@ extension TreeWatcher {
                 }
                 continue
             }
-            handle(event, path: path, isDirectory: isDirectory)
+            handle(event, path: path, isDirectory: isDirectory, arriving: arriving)
         }
         for from in movesFrom.values { movedAway(from) }
         movesFrom = [:]
@@ -48,7 +50,7 @@ extension TreeWatcher {
         }
     }
 
-    private func handle(_ event: InotifyEvent, path: String, isDirectory: Bool) {
+    private func handle(_ event: InotifyEvent, path: String, isDirectory: Bool, arriving: Set<UInt32>) {
         if event.has(IN_CREATE) {
             deferredRemoval[path] = nil
             if isDirectory {
@@ -75,6 +77,12 @@ extension TreeWatcher {
         } else if event.has(IN_MOVED_FROM) {
             movesFrom[event.cookie] = (path, isDirectory, changes.count)
             changes.append(nil)
+            // Gone to a place not watched (yet): forget its watches now, not at the end of the
+            // drain. Later events of this drain still name them (something moved into it), and
+            // the paths they had before the move would turn into a rename into its own subtree.
+            if !arriving.contains(event.cookie), let from = movesFrom.removeValue(forKey: event.cookie) {
+                movedAway(from)
+            }
         } else if event.has(IN_MOVED_TO) {
             deferredRemoval[path] = nil
             if let from = movesFrom.removeValue(forKey: event.cookie) {

@@ -1,7 +1,11 @@
+import Crypto
 import Foundation
+import SwiftASN1
+import X509
 
-/// The cluster's PKI, generated once into `DIR/pki` with the `openssl` command: a CA, the serving
-/// certificate (SAN 127.0.0.1 and localhost) and the admin client certificate (O=system:masters).
+/// The cluster's PKI, generated once into `DIR/pki` (swift-certificates, nothing spawned): a CA, the
+/// serving certificate (SAN 127.0.0.1 and localhost) and the admin client certificate
+/// (O=system:masters). ECDSA P-256 keys, PEM files as openssl writes them.
 public struct Certificates: Sendable {
     public let directory: URL
 
@@ -13,6 +17,7 @@ public struct Certificates: Sendable {
     public var clientKey: URL { directory.appendingPathComponent("admin.key") }
 
     public static let adminUser = "kubesim-admin"
+    private static let lifetime: TimeInterval = 3650 * 24 * 3600
 
     public init(directory: URL) { self.directory = directory }
 
@@ -20,62 +25,94 @@ public struct Certificates: Sendable {
     public func ensure() async throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let fresh = !FileManager.default.fileExists(atPath: caCertificate.path)
-        if fresh {
-            try await openssl([
-                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                "-keyout", caKey.path, "-out", caCertificate.path, "-days", "3650", "-subj", "/CN=kubesim-ca",
-                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-            ])
-        }
-        if fresh || !FileManager.default.fileExists(atPath: serverCertificate.path) {
-            try await issue(
-                certificate: serverCertificate, key: serverKey, subject: "/CN=kube-apiserver",
-                extensions: [
-                    "subjectAltName=IP:127.0.0.1,DNS:localhost", "extendedKeyUsage=serverAuth",
-                    "keyUsage=critical,digitalSignature,keyEncipherment",
-                ])
-        }
-        if fresh || !FileManager.default.fileExists(atPath: clientCertificate.path) {
-            try await issue(
-                certificate: clientCertificate, key: clientKey, subject: "/O=system:masters/CN=\(Self.adminUser)",
-                extensions: ["extendedKeyUsage=clientAuth", "keyUsage=critical,digitalSignature,keyEncipherment"])
-        }
-        for key in [caKey, serverKey, clientKey] {
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key.path)
+        do {
+            let (ca, caSigningKey) = fresh ? try makeAuthority() : try readAuthority()
+            if fresh || !FileManager.default.fileExists(atPath: serverCertificate.path) {
+                try issue(
+                    certificate: serverCertificate, key: serverKey, by: (ca, caSigningKey),
+                    subject: try DistinguishedName { CommonName("kube-apiserver") }, usage: .serverAuth,
+                    names: SubjectAlternativeNames([
+                        .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])), .dnsName("localhost"),
+                    ]))
+            }
+            if fresh || !FileManager.default.fileExists(atPath: clientCertificate.path) {
+                try issue(
+                    certificate: clientCertificate, key: clientKey, by: (ca, caSigningKey),
+                    subject: try DistinguishedName {
+                        OrganizationName("system:masters")
+                        CommonName(Self.adminUser)
+                    },
+                    usage: .clientAuth, names: nil)
+            }
+        } catch let error as KubeSimError {
+            throw error
+        } catch {
+            throw KubeSimError.certificates("cannot create the certificates in \(directory.path): \(error)")
         }
     }
 
-    private func issue(certificate: URL, key: URL, subject: String, extensions: [String]) async throws {
-        var arguments = [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-            key.path, "-out", certificate.path, "-days", "3650", "-subj", subject, "-CA", caCertificate.path,
-            "-CAkey", caKey.path, "-addext", "basicConstraints=critical,CA:FALSE",
-        ]
-        for item in extensions { arguments += ["-addext", item] }
-        try await openssl(arguments)
+    private func makeAuthority() throws -> (Certificate, P256.Signing.PrivateKey) {
+        let key = P256.Signing.PrivateKey()
+        let name = try DistinguishedName { CommonName("kubesim-ca") }
+        let now = Date()
+        let certificate = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(key.publicKey),
+            notValidBefore: now.addingTimeInterval(-60), notValidAfter: now.addingTimeInterval(Self.lifetime),
+            issuer: name, subject: name, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+                SubjectKeyIdentifier(keyIdentifier: Self.keyIdentifier(key.publicKey))
+            },
+            issuerPrivateKey: .init(key))
+        try write(certificate, key: key, to: caCertificate, keyFile: caKey)
+        return (certificate, key)
     }
 
-    /// Runs openssl with its messages in a file, waiting without blocking a thread: a pipe could be held
-    /// open by a child another thread spawns meanwhile (a pod), and reading it would never end.
-    private func openssl(_ arguments: [String]) async throws {
-        let log = directory.appendingPathComponent("openssl.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let output = try FileHandle(forWritingTo: log)
-        defer { try? output.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
-        guard process.terminationStatus == 0 else {
-            let message = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+    private func readAuthority() throws -> (Certificate, P256.Signing.PrivateKey) {
+        let certificate = try String(contentsOf: caCertificate, encoding: .utf8)
+        let key = try String(contentsOf: caKey, encoding: .utf8)
+        do {
+            return (try Certificate(pemEncoded: certificate), try P256.Signing.PrivateKey(pemRepresentation: key))
+        } catch {
             throw KubeSimError.certificates(
-                "openssl \(arguments.first ?? "") failed (\(process.terminationStatus)): \(message)")
+                "\(caCertificate.path) and \(caKey.path) are not a P-256 CA certificate and key: \(error)")
         }
-        try? FileManager.default.removeItem(at: log)
+    }
+
+    private func issue(
+        certificate file: URL, key keyFile: URL, by authority: (Certificate, P256.Signing.PrivateKey),
+        subject: DistinguishedName, usage: ExtendedKeyUsage.Usage, names: SubjectAlternativeNames?
+    ) throws {
+        let key = P256.Signing.PrivateKey()
+        let now = Date()
+        let certificate = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(key.publicKey),
+            notValidBefore: now.addingTimeInterval(-60), notValidAfter: now.addingTimeInterval(Self.lifetime),
+            issuer: authority.0.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
+                try ExtendedKeyUsage([usage])
+                AuthorityKeyIdentifier(keyIdentifier: Self.keyIdentifier(authority.1.publicKey))
+                if let names { names }
+            },
+            issuerPrivateKey: .init(authority.1))
+        try write(certificate, key: key, to: file, keyFile: keyFile)
+    }
+
+    /// The key file is created with mode 0600 before anything is written to it.
+    private func write(_ certificate: Certificate, key: P256.Signing.PrivateKey, to file: URL, keyFile: URL) throws {
+        _ = FileManager.default.createFile(
+            atPath: keyFile.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keyFile.path)
+        try Data(key.pemRepresentation.utf8).write(to: keyFile)
+        try Data(try certificate.serializeAsPEM().pemString.utf8).write(to: file)
+    }
+
+    /// SHA-1 of the public key, as RFC 5280 suggests for key identifiers.
+    private static func keyIdentifier(_ key: P256.Signing.PublicKey) -> ArraySlice<UInt8> {
+        ArraySlice(Insecure.SHA1.hash(data: key.x963Representation))
     }
 }
 

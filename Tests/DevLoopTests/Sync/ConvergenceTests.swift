@@ -100,6 +100,12 @@ import Testing
             throw error
         }
         let (failures, error) = (await engine.failures, await engine.lastError)
+        if failures > 0 {
+            try? (await engine.trace).joined(separator: "\n").write(
+                toFile: "/tmp/devloop-sync-trace-\(seed).log", atomically: false, encoding: .utf8)
+            try? ops.log.joined(separator: "\n").write(
+                toFile: "/tmp/devloop-sync-seed-\(seed).log", atomically: false, encoding: .utf8)
+        }
         await engine.stop()
         #expect(failures == 0, "seed \(seed): \(failures) batches failed, last: \(error ?? "")")
     }

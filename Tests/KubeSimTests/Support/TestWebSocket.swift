@@ -99,6 +99,12 @@ private final class MessageCollector: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) { continuation.finish() }
+
+    /// A short exec can finish, and the server close the connection, before the upgrade adds this
+    /// handler: the channel's end then came and went, and `collect()` would wait for it for ever.
+    func handlerAdded(context: ChannelHandlerContext) {
+        if !context.channel.isActive { continuation.finish() }
+    }
 }
 
 /// Fails the upgrade promise when the server answers with a plain HTTP response instead of 101.
