@@ -46,7 +46,8 @@ build() {
 swap() {
     [ -n "${DEVLOOP_RUN:-}" ] || { complain "DEVLOOP_RUN is not set"; return 2; }
     [ -f "$control/supervisor.pid" ] || { complain "no supervisor runs in this container ($control)"; return 3; }
-    id="$(now)-$$"
+    # An exec may get the same pid every time (a fresh pid namespace): add randomness.
+    id="$(now)-$$-$(od -An -N4 -tu4 /dev/urandom 2>/dev/null | tr -d ' ')"
     printf '%s\n%s\n' "$id" "$DEVLOOP_RUN" >"$control/request.$id"
     mv "$control/request.$id" "$control/request"
     deadline=$(($(now) + swap_timeout))
