@@ -21,6 +21,7 @@
 #   DEVLOOP_STOP_TIMEOUT     seconds between TERM and KILL when a server is replaced or stopped (default 10)
 #   DEVLOOP_SWAP_TIMEOUT     seconds swap waits for the new server, readiness included (default 120)
 #   DEVLOOP_BACKOFF_MAX      longest delay before restarting a crashed server, in seconds (default 30)
+#   DEVLOOP_BUILD_RETRY      seconds before a failed first build is tried again (default 10)
 set -u
 
 app_dir=${DEVLOOP_APP_DIR:-/app}
@@ -28,6 +29,7 @@ control=${DEVLOOP_CONTROL_DIR:-/tmp/devloop}
 stop_timeout=${DEVLOOP_STOP_TIMEOUT:-10}
 swap_timeout=${DEVLOOP_SWAP_TIMEOUT:-120}
 backoff_max=${DEVLOOP_BACKOFF_MAX:-30}
+build_retry=${DEVLOOP_BUILD_RETRY:-10}
 
 say() { printf 'devloop-supervisor: %s\n' "$*"; }
 complain() { printf 'devloop-supervisor: %s\n' "$*" >&2; }
@@ -181,19 +183,27 @@ supervise() {
     cp "$0" "$control/supervisor.sh.new" && mv "$control/supervisor.sh.new" "$control/supervisor.sh"
     echo $$ >"$control/supervisor.pid"
     wait_for_sources
-    say "building"
-    # In the background, so that a TERM during a long first build is handled at once.
-    build &
-    build_pid=$!
-    if wait "$build_pid"; then
-        build_pid=
-        start_server
-    else
+    # A first sync may still be under way when the sources appear: a failed first build is tried again.
+    while :; do
+        say "building"
+        # In the background, so that a TERM during a long first build is handled at once.
+        build &
+        build_pid=$!
+        if wait "$build_pid"; then
+            build_pid=
+            start_server
+            break
+        fi
         status=$?
         build_pid=
-        say "the build failed (exit $status): waiting for a restart request"
         echo "stopped" >"$control/server.state"
-    fi
+        say "the build failed (exit $status): building again in ${build_retry}s, or at a restart request"
+        deadline=$(($(now) + build_retry))
+        while [ "$(now)" -lt "$deadline" ]; do
+            take_request && break 2
+            nap
+        done
+    done
     delay=1
     restart_at=
     while :; do

@@ -21,12 +21,11 @@ extension Tag {
     static let run = "exec /app/.build/debug/WebApp"
     static let healthSource = "Sources/WebAppCore/Web/HealthRoutes.swift"
 
-    /// Copies what SwiftPM needs of the repository (every target's folder, the pins, dev/) to `folder`.
+    /// Copies what SwiftPM needs of the repository (every target's folder, the pins, dev/) into `folder`
+    /// (bound into the pod: never replaced), Package.swift last since the supervisor waits for it.
     static func copySources(to folder: URL) throws {
         let manager = FileManager.default
-        try? manager.removeItem(at: folder)
-        try manager.createDirectory(at: folder, withIntermediateDirectories: true)
-        for item in ["Package.swift", "Package.resolved", "Sources", "Tests", "dev"] {
+        for item in ["dev", "Sources", "Tests", "Package.resolved", "Package.swift"] {
             let source = repositoryRoot.appendingPathComponent(item)
             guard manager.fileExists(atPath: source.path) else { continue }
             try manager.copyItem(at: source, to: folder.appendingPathComponent(item))

@@ -112,6 +112,21 @@ import Testing
         #expect(await supervisor.terminate() == 0)
     }
 
+    @Test func aFailedFirstBuildIsTriedAgainOnceTheSourcesAreComplete() async throws {
+        var harness = try Harness()
+        defer { harness.remove() }
+        var environment = harness.environment
+        environment["DEVLOOP_BUILD_RETRY"] = "1"
+        harness = Harness(copying: harness, environment: environment)
+        // As if the first sync had delivered serve.py but not yet the finished source.
+        try SupervisedApp.write(to: harness.app, message: "BROKEN")
+        let supervisor = try SupervisorProcess(shell: ["/bin/sh"], environment: environment)
+        #expect(await supervisor.waitForOutput("building again in 1s", timeout: .seconds(20)))
+        try SupervisedApp.setSource("complete", in: harness.app)
+        #expect(await waitForBody(harness.url, "complete", timeout: .seconds(20)) == "complete")
+        #expect(await supervisor.terminate() == 0)
+    }
+
     @Test func withoutASupervisorTheRestarterSaysSo() async throws {
         let harness = try Harness()
         defer { harness.remove() }
