@@ -13,6 +13,7 @@ import Testing
         let port: Int
         let environment: [String: String]
         var url: String { "http://127.0.0.1:\(port)/" }
+        var control: URL { folder.appendingPathComponent("control") }
 
         init(readyCheck: Bool = true) throws {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -57,6 +58,7 @@ import Testing
         let harness = try Harness()
         defer { harness.remove() }
         let supervisor = try SupervisorProcess(shell: shell, environment: harness.environment)
+        defer { supervisor.forceStop(control: harness.control) }
         // The sources arrive after the supervisor started, as devloop's first sync does.
         #expect(await supervisor.waitForOutput("waiting for the synced sources", timeout: .seconds(10)))
         try SupervisedApp.write(to: harness.app, message: "one")
@@ -79,6 +81,7 @@ import Testing
         defer { harness.remove() }
         try SupervisedApp.write(to: harness.app, message: "good")
         let supervisor = try SupervisorProcess(shell: shell, environment: harness.environment)
+        defer { supervisor.forceStop(control: harness.control) }
         #expect(await waitForBody(harness.url, "good", timeout: .seconds(20)) == "good")
 
         try SupervisedApp.setSource("BROKEN", in: harness.app)
@@ -100,6 +103,7 @@ import Testing
         defer { harness.remove() }
         try SupervisedApp.write(to: harness.app, message: "alive")
         let supervisor = try SupervisorProcess(shell: shell, environment: harness.environment)
+        defer { supervisor.forceStop(control: harness.control) }
         #expect(await waitForBody(harness.url, "alive", timeout: .seconds(20)) == "alive")
         for crash in 1...2 {
             _ = await fetchBody(harness.url + "crash", timeout: 2)
@@ -121,6 +125,7 @@ import Testing
         // As if the first sync had delivered serve.py but not yet the finished source.
         try SupervisedApp.write(to: harness.app, message: "BROKEN")
         let supervisor = try SupervisorProcess(shell: ["/bin/sh"], environment: environment)
+        defer { supervisor.forceStop(control: harness.control) }
         #expect(await supervisor.waitForOutput("building again in 1s", timeout: .seconds(20)))
         try SupervisedApp.setSource("complete", in: harness.app)
         #expect(await waitForBody(harness.url, "complete", timeout: .seconds(20)) == "complete")
@@ -150,6 +155,7 @@ import Testing
         environment["DEVLOOP_RUN"] = "trap '' TERM; echo stubborn up; while :; do sleep 1; done"
         harness = Harness(copying: harness, environment: environment)
         let supervisor = try SupervisorProcess(shell: ["/bin/sh"], environment: environment)
+        defer { supervisor.forceStop(control: harness.control) }
         #expect(await supervisor.waitForOutput("stubborn up", timeout: .seconds(20)))
         #expect(await supervisor.terminate() == 0)
         #expect(supervisor.output.contains("ignored TERM for 1s: killing it"))

@@ -47,6 +47,19 @@ final class SupervisorProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// For `defer`: KILLs the supervisor and the server it names in `control`/server.state when a test
+    /// ends early, so that a failing test leaves no process behind.
+    func forceStop(control: URL) {
+        guard process.isRunning else { return }
+        let state = (try? String(contentsOf: control.appendingPathComponent("server.state"), encoding: .utf8)) ?? ""
+        if state.hasPrefix("running "),
+            let server = Int32(state.dropFirst(8).trimmingCharacters(in: .whitespacesAndNewlines))
+        {
+            kill(server, SIGKILL)
+        }
+        kill(process.processIdentifier, SIGKILL)
+    }
+
     /// Waits until the output contains `text` `count` times (bounded).
     func waitForOutput(_ text: String, count: Int = 1, timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
