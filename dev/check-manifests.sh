@@ -4,6 +4,8 @@
 #   2. kubernetes-validate --strict validates every rendered object against the Kubernetes 1.25 and 1.32
 #      schemas (an object whose schema is unknown fails too);
 #   3. checkov passes, skipping only the checks listed with a reason in k8s/checkov-skips.txt.
+# Then validates the dev deployment (dev/k8s/*.yaml, plain files that devloop applies) the same way
+# (kubernetes-validate --strict; checkov is for what ships: the dev pod runs as root on hostPath volumes).
 # Runs on a temporary copy of k8s/ where each missing secrets env file is created from its .example:
 # the user's files are never touched. Exits non-zero when any overlay fails any step.
 set -euo pipefail
@@ -68,8 +70,16 @@ for overlay_dir in "$work"/k8s/overlays/*/; do
     fi
 done
 
+echo "-- dev/k8s: kubernetes-validate --strict (Kubernetes ${kube_versions[*]})"
+dev_flags=()
+for version in "${kube_versions[@]}"; do dev_flags+=(-k "$version"); done
+if ! report=$(kubernetes-validate --strict --quiet "${dev_flags[@]}" dev/k8s/*.yaml 2>&1) || [ -n "$report" ]; then
+    echo "$report" >&2
+    failures+=("dev/k8s: kubernetes-validate")
+fi
+
 if [ ${#failures[@]} -gt 0 ]; then
     printf 'check-manifests: FAILED: %s\n' "${failures[@]}" >&2
     exit 1
 fi
-echo "check-manifests: all overlays render, validate and pass checkov"
+echo "check-manifests: all overlays render, validate and pass checkov; dev/k8s validates"

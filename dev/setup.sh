@@ -4,7 +4,7 @@
 set -euo pipefail
 
 need_apt=()
-for pkg in libcurl4-openssl-dev zlib1g-dev libssl-dev openssl bubblewrap postgresql chromium socat iproute2 tar busybox gdb; do
+for pkg in libcurl4-openssl-dev zlib1g-dev libssl-dev openssl bubblewrap postgresql chromium socat iproute2 tar busybox gdb shellcheck; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

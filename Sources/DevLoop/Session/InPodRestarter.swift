@@ -1,0 +1,110 @@
+import Foundation
+import Logging
+
+/// What one in-pod restart did.
+public struct RestartOutcome: Sendable, Equatable {
+    /// False when the build failed: the old server still serves and `buildOutput` holds the errors.
+    public var built: Bool
+    /// The build's stdout, then its stderr (the compiler's messages).
+    public var buildOutput: String
+    public var buildDuration: Duration
+    /// From the build's end until the new server was up (zero when the build failed).
+    public var restartDuration: Duration
+
+    public init(built: Bool, buildOutput: String, buildDuration: Duration, restartDuration: Duration) {
+        self.built = built
+        self.buildOutput = buildOutput
+        self.buildDuration = buildDuration
+        self.restartDuration = restartDuration
+    }
+}
+
+public enum InPodRestartError: Error, Equatable, CustomStringConvertible {
+    /// The container does not run dev/supervisor.sh (its copy in the control folder is missing).
+    case noSupervisor(String)
+    /// The build succeeded but the supervisor did not bring the new server up.
+    case swapFailed(exitCode: Int32, message: String)
+
+    public var description: String {
+        switch self {
+        case .noSupervisor(let message): message
+        case .swapFailed(let code, let message):
+            "the server was rebuilt but did not restart (exit \(code)): \(message)"
+        }
+    }
+}
+
+/// Rebuilds and restarts the server inside the running dev container through the in-pod supervisor
+/// (dev/supervisor.sh), with two execs: `build`, whose output is the compiler's while the old server
+/// keeps serving, then `swap`, which has the supervisor replace the server and returns once it is up.
+/// The container is never restarted, so its `restartCount` does not change.
+public struct InPodRestarter: Sendable {
+    public let executor: any ContainerExecutor
+    public let policy: RestartPolicy
+    /// The folder in the container the build and the server run in (the synced sources).
+    public let remoteRoot: String
+    private let logger = Logger(label: "devloop.restart")
+
+    /// The exit status of `command(_:)` when the supervisor's copy is missing.
+    static let noSupervisorStatus: Int32 = 125
+
+    public init(executor: any ContainerExecutor, policy: RestartPolicy, remoteRoot: String) {
+        self.executor = executor
+        self.policy = policy
+        self.remoteRoot = remoteRoot
+    }
+
+    public func restart() async throws -> RestartOutcome {
+        let clock = ContinuousClock()
+        let buildStart = clock.now
+        let build = try await run("build")
+        let buildDuration = clock.now - buildStart
+        let output = Self.text(build.stdout) + Self.text(build.stderr)
+        guard build.exitCode == 0 else {
+            logger.info(
+                "in-pod build failed (exit \(build.exitCode)) after \(buildDuration): the old server keeps serving")
+            return RestartOutcome(
+                built: false, buildOutput: output, buildDuration: buildDuration, restartDuration: .zero)
+        }
+        let swapStart = clock.now
+        let swap = try await run("swap")
+        guard swap.exitCode == 0 else {
+            throw InPodRestartError.swapFailed(
+                exitCode: swap.exitCode, message: Self.text(swap.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
+            )
+        }
+        let restartDuration = clock.now - swapStart
+        logger.debug("in-pod restart: built in \(buildDuration), restarted in \(restartDuration)")
+        return RestartOutcome(
+            built: true, buildOutput: output, buildDuration: buildDuration, restartDuration: restartDuration)
+    }
+
+    private func run(_ verb: String) async throws -> ExecResult {
+        let result = try await executor.run(command(verb), stdin: Data())
+        if result.exitCode == Self.noSupervisorStatus {
+            throw InPodRestartError.noSupervisor(
+                Self.text(result.stderr).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return result
+    }
+
+    /// `sh -c SCRIPT devloop-restart VERB ROOT BUILD RUN`: the values travel as arguments, never spliced into
+    /// shell text. The supervisor copies itself into the container's control folder when it starts, so the
+    /// exec finds it wherever the image or the sources keep it; the config's build and run commands
+    /// override the manifest's.
+    func command(_ verb: String) -> [String] {
+        let script = """
+            control=${DEVLOOP_CONTROL_DIR:-/tmp/devloop}
+            if [ ! -f "$control/supervisor.sh" ]; then
+                echo "no devloop supervisor runs in this container ($control/supervisor.sh is missing): \
+            its command must be dev/supervisor.sh" >&2
+                exit \(Self.noSupervisorStatus)
+            fi
+            export DEVLOOP_APP_DIR="$2" DEVLOOP_BUILD="$3" DEVLOOP_RUN="$4"
+            exec sh "$control/supervisor.sh" "$1"
+            """
+        return ["sh", "-c", script, "devloop-restart", verb, remoteRoot, policy.build ?? "", policy.run]
+    }
+
+    private static func text(_ data: Data) -> String { String(decoding: data, as: UTF8.self) }
+}
