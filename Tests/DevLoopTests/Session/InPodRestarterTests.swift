@@ -23,7 +23,7 @@ import Testing
             var environment = [
                 "DEVLOOP_APP_DIR": app.path, "DEVLOOP_CONTROL_DIR": folder.appendingPathComponent("control").path,
                 "DEVLOOP_BUILD": SupervisedApp.build, "DEVLOOP_RUN": SupervisedApp.run, "DEVLOOP_WAIT_FOR": "serve.py",
-                "DEVLOOP_BACKOFF_MAX": "2", "DEVLOOP_STOP_TIMEOUT": "5", "HOST": "127.0.0.1", "PORT": "\(port)",
+                "DEVLOOP_BACKOFF_MAX": "30", "DEVLOOP_STOP_TIMEOUT": "5", "HOST": "127.0.0.1", "PORT": "\(port)",
             ]
             if readyCheck { environment["DEVLOOP_READY_COMMAND"] = "curl -fsS -o /dev/null http://127.0.0.1:\(port)/" }
             self.environment = environment
