@@ -39,8 +39,8 @@ final class SPDYClientCodec {
     private let deflater = SPDYZlibStream(compressing: true)
     private let inflater = SPDYZlibStream(compressing: false)
     private var input = Data()
-    /// Frames are at most 16 MB (24-bit length); the buffer never holds more than one frame plus a read.
-    static let maxFrame = 1 << 24
+    /// Where the unread bytes of `input` begin.
+    private var start = 0
 
     func encode(_ frame: SPDYClientFrame) throws -> Data {
         var out = Data()
@@ -86,20 +86,28 @@ final class SPDYClientCodec {
     }
 
     func append(_ bytes: Data) {
+        // Drop what was read before growing, so the buffer stays about one read plus one frame.
+        if start > 0, start >= input.count / 2 {
+            input = input.subdata(in: (input.startIndex + start)..<input.endIndex)
+            start = 0
+        }
         input.append(bytes)
     }
 
     /// The next complete frame of what was appended, or nil when more bytes are needed.
     func next() throws -> SPDYClientFrame? {
-        guard input.count >= 8 else { return nil }
-        let base = input.startIndex
+        guard input.count - start >= 8 else { return nil }
+        let base = input.startIndex + start
         let first = input.word(at: base)
         let flags = input[base + 4]
         let length = Int(input.word(at: base + 4) & 0x00ff_ffff)
-        guard input.count >= 8 + length else { return nil }
+        guard input.count - start >= 8 + length else { return nil }
         let payload = input.subdata(in: (base + 8)..<(base + 8 + length))
-        input.removeSubrange(base..<(base + 8 + length))
-        if input.isEmpty { input = Data() }
+        start += 8 + length
+        if start == input.count {
+            input.removeAll(keepingCapacity: true)
+            start = 0
+        }
         guard first & 0x8000_0000 != 0 else {
             return .data(streamID: first & 0x7fff_ffff, fin: flags & SPDYClientFrame.finFlag != 0, payload: payload)
         }
