@@ -167,12 +167,14 @@ import Testing
         http.server.ThreadingHTTPServer(("", 8080), H).serve_forever()
         """
 
-    /// SIGKILLs the host processes whose command line contains `marker`; returns how many.
+    /// SIGKILLs the python3 processes whose command line contains `marker` (not the sandbox around
+    /// them); returns how many.
     static func killProcesses(marked marker: String) -> Int {
         var killed = 0
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = Int32(entry), let raw = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
-                raw.split(separator: 0).contains(where: { String(decoding: $0, as: UTF8.self) == marker })
+                case let words = raw.split(separator: 0).map({ String(decoding: $0, as: UTF8.self) }),
+                words.first?.hasSuffix("python3") == true, words.contains(marker)
             else { continue }
             if kill(pid, SIGKILL) == 0 { killed += 1 }
         }
