@@ -273,15 +273,7 @@ final class ForwardedConnection: @unchecked Sendable {
     }
 
     private func writeAll(_ data: Data) -> Bool {
-        data.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = send(local, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
-                if written <= 0 { return false }
-                offset += written
-            }
-            return true
-        }
+        PortForwardChannels.writeAll(data, to: local)
     }
 
     private func pumpFinished() {

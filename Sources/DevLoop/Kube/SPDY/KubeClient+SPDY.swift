@@ -108,13 +108,11 @@ extension KubeClient {
     /// kubectl's plain SPDY request: a POST that asks to switch to SPDY/3.1 with the port-forward
     /// stream protocol.
     static func plainUpgradeRequest(url: URL, headers: [String: String]) -> Data {
-        var target = url.path.isEmpty ? "/" : url.path
-        if let query = url.query { target += "?" + query }
-        let hostPort = url.port.map { "\(url.bracketedHost ?? ""):\($0)" } ?? (url.bracketedHost ?? "")
-        var lines = [
-            "POST \(target) HTTP/1.1", "Host: \(hostPort)", "Connection: Upgrade", "Upgrade: SPDY/3.1",
-            "X-Stream-Protocol-Version: portforward.k8s.io", "Content-Length: 0",
-        ]
+        var lines =
+            WebSocketHandshake.requestStart(method: "POST", url: url) + [
+                "Connection: Upgrade", "Upgrade: SPDY/3.1",
+                "X-Stream-Protocol-Version: portforward.k8s.io", "Content-Length: 0",
+            ]
         lines += headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
         return Data((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
     }

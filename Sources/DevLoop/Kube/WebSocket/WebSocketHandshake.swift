@@ -16,13 +16,11 @@ struct WebSocketHandshake {
     let key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
 
     var requestBytes: Data {
-        var target = url.path.isEmpty ? "/" : url.path
-        if let query = url.query { target += "?" + query }
-        let hostPort = url.port.map { "\(url.bracketedHost ?? ""):\($0)" } ?? (url.bracketedHost ?? "")
-        var lines = [
-            "GET \(target) HTTP/1.1", "Host: \(hostPort)", "Upgrade: websocket", "Connection: Upgrade",
-            "Sec-WebSocket-Key: \(key)", "Sec-WebSocket-Version: 13",
-        ]
+        var lines =
+            Self.requestStart(method: "GET", url: url) + [
+                "Upgrade: websocket", "Connection: Upgrade",
+                "Sec-WebSocket-Key: \(key)", "Sec-WebSocket-Version: 13",
+            ]
         if !protocols.isEmpty { lines.append("Sec-WebSocket-Protocol: " + protocols.joined(separator: ", ")) }
         lines += headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
         return Data((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
@@ -44,6 +42,14 @@ struct WebSocketHandshake {
             throw KubeClientError.protocolViolation("server chose subprotocol \(chosen), which was not offered")
         }
         return .upgraded(subprotocol: chosen, leftover: rest)
+    }
+
+    /// The request line and Host header of an upgrade request for `url`.
+    static func requestStart(method: String, url: URL) -> [String] {
+        var target = url.path.isEmpty ? "/" : url.path
+        if let query = url.query { target += "?" + query }
+        let hostPort = url.port.map { "\(url.bracketedHost ?? ""):\($0)" } ?? (url.bracketedHost ?? "")
+        return ["\(method) \(target) HTTP/1.1", "Host: \(hostPort)"]
     }
 
     /// The status line and header fields of an upgrade response (names lowercased), and the bytes after.
