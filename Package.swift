@@ -35,7 +35,7 @@ var targets: [Target] = [
     // libcurl (Debian's libcurl4-openssl-dev) and typed wrappers for its variadic C API.
     .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
     .target(name: "CCurlShim", dependencies: ["CCurl"]),
-    // zlib, for SPDY/3.1 header compression in kubesim's port-forward.
+    // zlib, for SPDY/3.1 header compression in port-forward (kubesim's server, devloop's client).
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
 
     // The devloop library: one folder per stage (Config, Watch, Sync, Kube, Forward, Logs, Session).
@@ -43,6 +43,7 @@ var targets: [Target] = [
         name: "DevLoop",
         dependencies: [
             "CCurlShim",
+            "CZlib",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]

@@ -5,8 +5,7 @@ import Foundation
 /// a writer thread pops and blocks on the local socket instead.
 final class InboundQueue: @unchecked Sendable {
     private let condition = NSCondition()
-    private var chunks: [Data] = []
-    private var bytes = 0
+    private var chunks = ByteDeque()
     private var ended = false
     private var abandoned = false
     private var lastPush: ContinuousClock.Instant?
@@ -19,13 +18,12 @@ final class InboundQueue: @unchecked Sendable {
     var hasRoom: Bool {
         condition.lock()
         defer { condition.unlock() }
-        return bytes < limit
+        return chunks.count < limit
     }
 
     func push(_ chunk: Data) {
         condition.lock()
         chunks.append(chunk)
-        bytes += chunk.count
         lastPush = .now
         condition.broadcast()
         condition.unlock()
@@ -72,9 +70,6 @@ final class InboundQueue: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while chunks.isEmpty && !ended { condition.wait() }
-        guard !chunks.isEmpty else { return nil }
-        let chunk = chunks.removeFirst()
-        bytes -= chunk.count
-        return chunk
+        return chunks.popFirst()
     }
 }

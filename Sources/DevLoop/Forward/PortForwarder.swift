@@ -168,10 +168,15 @@ final class PortForwardChannels: @unchecked Sendable {
     }
 
     private func writeAll(_ data: Data) -> Bool {
+        Self.writeAll(data, to: local)
+    }
+
+    /// Writes all of `data` to a blocking socket; false once the peer is gone.
+    static func writeAll(_ data: Data, to socket: Int32) -> Bool {
         data.withUnsafeBytes { bytes in
             var offset = 0
             while offset < bytes.count {
-                let written = send(local, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+                let written = send(socket, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
                 if written <= 0 { return false }
                 offset += written
             }

@@ -16,13 +16,11 @@ struct WebSocketHandshake {
     let key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
 
     var requestBytes: Data {
-        var target = url.path.isEmpty ? "/" : url.path
-        if let query = url.query { target += "?" + query }
-        let hostPort = url.port.map { "\(url.bracketedHost ?? ""):\($0)" } ?? (url.bracketedHost ?? "")
-        var lines = [
-            "GET \(target) HTTP/1.1", "Host: \(hostPort)", "Upgrade: websocket", "Connection: Upgrade",
-            "Sec-WebSocket-Key: \(key)", "Sec-WebSocket-Version: 13",
-        ]
+        var lines =
+            Self.requestStart(method: "GET", url: url) + [
+                "Upgrade: websocket", "Connection: Upgrade",
+                "Sec-WebSocket-Key: \(key)", "Sec-WebSocket-Version: 13",
+            ]
         if !protocols.isEmpty { lines.append("Sec-WebSocket-Protocol: " + protocols.joined(separator: ", ")) }
         lines += headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
         return Data((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
@@ -31,27 +29,9 @@ struct WebSocketHandshake {
     func perform(on socket: CurlSocket, timeout: TimeInterval) throws -> Outcome {
         let deadline = Date().addingTimeInterval(timeout)
         try socket.writeAll(requestBytes, deadline: deadline)
-        var received = Data()
-        var headerEnd: Range<Data.Index>?
-        while headerEnd == nil {
-            guard let chunk = try socket.readSome(deadline: deadline) else {
-                throw KubeClientError.protocolViolation("the connection closed during the WebSocket upgrade")
-            }
-            received.append(chunk)
-            headerEnd = received.range(of: Data("\r\n\r\n".utf8))
-            if received.count > 1 << 20 { throw KubeClientError.protocolViolation("upgrade response headers too long") }
-        }
-        let head = String(decoding: received[..<headerEnd!.lowerBound], as: UTF8.self)
-        var rest = Data(received[headerEnd!.upperBound...])
-        let lines = head.components(separatedBy: "\r\n")
-        let status = Int(lines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
-        var fields: [String: String] = [:]
-        for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
+        let (status, fields, rest) = try Self.readResponse(on: socket, deadline: deadline)
         guard status == 101 else {
-            return .refused(status: status, body: try readBody(fields, &rest, socket, deadline))
+            return .refused(status: status, body: try Self.readBody(fields, rest, socket, deadline))
         }
         let expected = SHA1.hash(Data((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8)).base64EncodedString()
         guard fields["sec-websocket-accept"] == expected else {
@@ -64,9 +44,43 @@ struct WebSocketHandshake {
         return .upgraded(subprotocol: chosen, leftover: rest)
     }
 
-    private func readBody(_ fields: [String: String], _ body: inout Data, _ socket: CurlSocket, _ deadline: Date) throws
+    /// The request line and Host header of an upgrade request for `url`.
+    static func requestStart(method: String, url: URL) -> [String] {
+        var target = url.path.isEmpty ? "/" : url.path
+        if let query = url.query { target += "?" + query }
+        let hostPort = url.port.map { "\(url.bracketedHost ?? ""):\($0)" } ?? (url.bracketedHost ?? "")
+        return ["\(method) \(target) HTTP/1.1", "Host: \(hostPort)"]
+    }
+
+    /// The status line and header fields of an upgrade response (names lowercased), and the bytes after.
+    static func readResponse(on socket: CurlSocket, deadline: Date) throws -> (Int, [String: String], Data) {
+        var received = Data()
+        var headerEnd: Range<Data.Index>?
+        while headerEnd == nil {
+            guard let chunk = try socket.readSome(deadline: deadline) else {
+                throw KubeClientError.protocolViolation("the connection closed during the stream upgrade")
+            }
+            received.append(chunk)
+            headerEnd = received.range(of: Data("\r\n\r\n".utf8))
+            if received.count > 1 << 20 { throw KubeClientError.protocolViolation("upgrade response headers too long") }
+        }
+        let head = String(decoding: received[..<headerEnd!.lowerBound], as: UTF8.self)
+        let rest = Data(received[headerEnd!.upperBound...])
+        let lines = head.components(separatedBy: "\r\n")
+        let status = Int(lines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
+        var fields: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return (status, fields, rest)
+    }
+
+    /// The body of a refused upgrade (a metav1.Status, usually), at most 1 MB.
+    static func readBody(_ fields: [String: String], _ start: Data, _ socket: CurlSocket, _ deadline: Date) throws
         -> Data
     {
+        var body = start
         let limit = 1 << 20
         let length = fields["content-length"].flatMap { Int($0) }
         let chunked = fields["transfer-encoding"]?.lowercased().contains("chunked") ?? false
