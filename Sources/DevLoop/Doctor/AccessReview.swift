@@ -66,7 +66,8 @@ extension KubeClient {
         let response = try await send(
             "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body: try review.encoded(),
             timeout: timeout)
-        let status = try JSONValue.decode(response.body)["status"]
+        let status = try KubeClient.decodeKubernetesJSON(
+            response, "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")["status"]
         let reason = status?["reason"]?.string ?? status?["evaluationError"]?.string
         return (status?["allowed"]?.bool ?? false, reason.flatMap { $0.isEmpty ? nil : $0 })
     }

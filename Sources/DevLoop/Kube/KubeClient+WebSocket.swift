@@ -15,7 +15,7 @@ extension KubeClient {
             var upgradeHeaders = headers
             upgradeHeaders["Accept"] = nil
             let outcome = try await WebSocketConnection.connect(
-                url: url(path, query), tls: tls, headers: upgradeHeaders, protocols: protocols, handler: handler,
+                url: try url(path, query), tls: tls, headers: upgradeHeaders, protocols: protocols, handler: handler,
                 readGate: readGate)
             switch outcome {
             case .success(let connection):

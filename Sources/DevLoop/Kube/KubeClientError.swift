@@ -8,6 +8,10 @@ public enum KubeClientError: Error, Sendable, CustomStringConvertible {
     case upgradeRefused(status: Int, detail: String)
     /// The command could not be started in the container (e.g. executable not found).
     case execFailed(String)
+    /// A request path built from a name that makes no URL (`segment` is the offending part).
+    case invalidPath(path: String, segment: String)
+    /// A 2xx answer whose body is not JSON: something other than the API server answered.
+    case notKubernetesJSON(status: Int, request: String, excerpt: String)
 
     public var description: String {
         switch self {
@@ -17,6 +21,11 @@ public enum KubeClientError: Error, Sendable, CustomStringConvertible {
         case .upgradeRefused(let status, let detail):
             return "the API server refused the stream (HTTP \(status)): \(detail)"
         case .execFailed(let message): return "exec failed: \(message)"
+        case .invalidPath(let path, let segment):
+            return "no request can be made for \"\(segment)\" (in \(path)): it is not a valid Kubernetes name"
+        case .notKubernetesJSON(let status, let request, let excerpt):
+            return "the server answered HTTP \(status) to \(request) with something else (not Kubernetes JSON)"
+                + (excerpt.isEmpty ? "" : ": \(excerpt)")
         }
     }
 

@@ -92,7 +92,7 @@ public struct ManifestApplier: Sendable {
         let response = try await client.send(
             "PATCH", path, query: [("fieldManager", Self.fieldManager), ("force", "true")], body: try body.encoded(),
             contentType: "application/apply-patch+yaml")
-        let after = try JSONValue.decode(response.body)
+        let after = try KubeClient.decodeKubernetesJSON(response, "PATCH", path)
         let outcome: AppliedObject.Outcome =
             before == nil ? .created : (Self.sameDesiredState(before!, after) ? .unchanged : .configured)
         return AppliedObject(kind: kind, name: name, namespace: namespace, outcome: outcome)
