@@ -23,6 +23,10 @@ public struct LogFollower: Sendable {
     public var maximumRetryDelay: Duration = .seconds(5)
     /// How long to wait for the pod status to show a restart after a container instance's log ended.
     public var statusLagLimit: Duration = .seconds(5)
+    /// Only lines newer than this many seconds (`--since`), until the first line arrives.
+    public var sinceSeconds: Int?
+    /// Only the last lines of the current instance (`--tail`), until the first line arrives.
+    public var tailLines: Int?
     /// Why no log comes yet, once the container has been waiting to start for a while.
     public var onWaiting: (@Sendable (String) -> Void)?
     /// Told when the log stream loses its server and when it has it back.
@@ -136,7 +140,13 @@ public struct LogFollower: Sendable {
         if follow { query.append(("follow", "true")) }
         if previous { query.append(("previous", "true")) }
         if let container { query.append(("container", container)) }
-        if let last { query.append(("sinceTime", last.sinceTime)) }
+        if let last {
+            query.append(("sinceTime", last.sinceTime))
+        } else {
+            // Nothing delivered yet: asking again for the same window is still right after a cut.
+            if let sinceSeconds { query.append(("sinceSeconds", String(max(1, sinceSeconds)))) }
+            if follow, let tailLines { query.append(("tailLines", String(max(0, tailLines)))) }
+        }
         return try await client.open("GET", podPath + "/log", query: query)
     }
 
