@@ -60,6 +60,12 @@ public struct APIStatusError: Error, Sendable, CustomStringConvertible {
         verb = target.verb(forMethod: method)
     }
 
+    /// Whether a 403 body is the authorizer's answer: a metav1.Status with reason Forbidden.
+    static func isRBACDenial(_ body: Data) -> Bool {
+        guard let status = try? JSONValue.decode(body) else { return false }
+        return status["kind"]?.string == "Status" && status["reason"]?.string == "Forbidden"
+    }
+
     /// An error page in a few words: its HTML title, else its first line, never kilobytes of markup.
     static func summary(of body: Data) -> String {
         let text = String(decoding: body.prefix(4096), as: UTF8.self)
@@ -79,6 +85,10 @@ public struct APIStatusError: Error, Sendable, CustomStringConvertible {
         case 401:
             return "unauthorized: the API server did not accept the credentials (\(message)); refresh them "
                 + "(log in again, or check the token, token file or exec plugin of the kubeconfig user)"
+        case 403 where !(isStatus && reason == "Forbidden"):
+            return "HTTP 403 to \(verb) \(what) without a Kubernetes Forbidden Status, so not an RBAC denial: "
+                + "something other than the authorizer refused it (a proxy, a webhook, the kubelet)"
+                + (message.isEmpty ? "" : ": \(message)")
         case 403:
             // Streams need both verbs: which one is checked depends on the server's version.
             let ask = target.isStream ? "get and create" : verb
