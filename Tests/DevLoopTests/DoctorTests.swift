@@ -1,6 +1,7 @@
-import DevLoop
 import Foundation
 import Testing
+
+@testable import DevLoop
 
 /// `devloop doctor` against local fake API servers (kubesim's run is in KubeSimClientTests).
 @Suite struct DoctorTests {
@@ -30,7 +31,8 @@ import Testing
             #expect(report.text().contains("Kubernetes v1.30.0-fake"))
             #expect(
                 report.checks.map(\.name) == [
-                    "reach the API server", "create namespaces", "apply deployments", "watch pods", "exec into pods",
+                    "reach the API server", "apply the dev namespace", "apply deployments", "watch pods",
+                    "exec into pods",
                     "port-forward", "read logs",
                 ])
             #expect(report.json().contains("\"serverVersion\" : \"v1.30.0-fake\""))
@@ -92,6 +94,51 @@ import Testing
             #expect(report.exitCode == 1)
             #expect(report.checks.filter { !$0.ok }.map(\.name) == [check], "\(report.text())")
         }
+    }
+
+    /// The applier GETs and server-side applies (PATCH) the Namespace: the doctor checks each verb,
+    /// and its fix for namespaces is a ClusterRole, which a namespaced RoleBinding cannot replace.
+    @Test(arguments: ["create namespaces", "get namespaces", "patch namespaces"])
+    func namespaceAccessNeedsAClusterRole(denied: String) async throws {
+        try await withServer(deny: [denied]) { server, pki, folder in
+            let fixture = try KubeConfigFixture(
+                server: server.url, cluster: ["certificate-authority: \(pki.caCert.path)"], in: folder)
+            let report = await Doctor(loader: KubeConfigLoader(environment: [:], explicitPath: fixture.path.path)).run()
+            #expect(report.exitCode == 1)
+            let failed = report.checks.filter { !$0.ok }
+            #expect(failed.map(\.name) == ["apply the dev namespace"], "\(report.text())")
+            let fix = failed.first?.fix ?? ""
+            #expect(
+                fix.contains(
+                    "kubectl create clusterrole devloop-namespaces --verb=get,create,patch --resource=namespaces"),
+                "\(fix)")
+            #expect(
+                fix.contains(
+                    "kubectl create clusterrolebinding devloop-namespaces-user --clusterrole=devloop-namespaces --user=USER"
+                ), "\(fix)")
+            #expect(!fix.contains("rolebinding devloop-edit"), "\(fix)")
+        }
+    }
+
+    @Test func theFixForNamespacedAccessIsAnEditRoleBindingInTheDevNamespace() async throws {
+        try await withServer(deny: ["patch deployments"]) { server, pki, folder in
+            let fixture = try KubeConfigFixture(
+                server: server.url, cluster: ["certificate-authority: \(pki.caCert.path)"], in: folder)
+            let report = await Doctor(loader: KubeConfigLoader(environment: [:], explicitPath: fixture.path.path)).run()
+            let failed = report.checks.filter { !$0.ok }
+            #expect(failed.map(\.name) == ["apply deployments"], "\(report.text())")
+            #expect(
+                failed.first?.fix?.contains(
+                    "kubectl create rolebinding devloop-edit --clusterrole=edit --user=USER --namespace=dev")
+                    == true, "\(report.text())")
+        }
+    }
+
+    @Test func fixCommandsNameTheSubject() {
+        #expect(RBACSubject(username: "system:serviceaccount:ci:deployer").flag == "--serviceaccount=ci:deployer")
+        #expect(RBACSubject(username: "jane@example.com").flag == "--user=jane@example.com")
+        #expect(RBACSubject(username: "jane@example.com").bindingSuffix == "jane-example.com")
+        #expect(RBACSubject(username: nil).note.contains("USER"))
     }
 
     @Test func findsTheContextInTheSecondKubeconfigFile() async throws {

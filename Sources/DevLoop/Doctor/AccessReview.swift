@@ -9,17 +9,29 @@ public struct AccessRequirement: Sendable {
     public var subresource: String?
     /// nil for cluster-scoped resources.
     public var namespace: String?
+    /// The one object asked about (the dev Namespace itself), or nil for any.
+    public var name: String?
+    /// Whether only a ClusterRole bound cluster-wide can grant it (creating a Namespace): a RoleBinding
+    /// in the dev namespace cannot.
+    public var needsClusterRole: Bool { resource == "namespaces" && verb == "create" }
 
     public var summary: String {
         let name =
             [resource, subresource].compactMap { $0 }.joined(separator: "/") + (group.isEmpty ? "" : ".\(group)")
+        if resource == "namespaces", let object = self.name { return "\(verb) namespace \(object)" }
         return "\(verb) \(name)" + (namespace.map { " in namespace \($0)" } ?? "")
     }
 
     /// What devloop does in the dev namespace.
     public static func devloopNeeds(namespace: String) -> [[AccessRequirement]] {
         [
-            [AccessRequirement(title: "create namespaces", verb: "create", group: "", resource: "namespaces")],
+            // The applier reads the Namespace, then server-side applies it: a PATCH that creates it
+            // when it is missing. Requests for a Namespace carry its own name as their namespace.
+            ["get", "create", "patch"].map {
+                AccessRequirement(
+                    title: "apply the dev namespace", verb: $0, group: "", resource: "namespaces",
+                    namespace: $0 == "create" ? nil : namespace, name: $0 == "create" ? nil : namespace)
+            },
             // Apply reads the object first to report created/configured/unchanged.
             ["get", "create", "patch"].map {
                 AccessRequirement(
@@ -59,6 +71,7 @@ extension KubeClient {
         ]
         if let subresource = requirement.subresource { attributes["subresource"] = .string(subresource) }
         if let namespace = requirement.namespace { attributes["namespace"] = .string(namespace) }
+        if let name = requirement.name { attributes["name"] = .string(name) }
         let review = JSONValue.object([
             "apiVersion": .string("authorization.k8s.io/v1"), "kind": .string("SelfSubjectAccessReview"),
             "spec": .object(["resourceAttributes": .object(attributes)]),
@@ -66,7 +79,8 @@ extension KubeClient {
         let response = try await send(
             "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body: try review.encoded(),
             timeout: timeout)
-        let status = try JSONValue.decode(response.body)["status"]
+        let status = try KubeClient.decodeKubernetesJSON(
+            response, "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")["status"]
         let reason = status?["reason"]?.string ?? status?["evaluationError"]?.string
         return (status?["allowed"]?.bool ?? false, reason.flatMap { $0.isEmpty ? nil : $0 })
     }

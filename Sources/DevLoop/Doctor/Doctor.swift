@@ -104,13 +104,32 @@ public struct Doctor: Sendable {
                 DoctorCheck(name: "reach the API server", ok: false, detail: "\(error)", fix: Self.fix(for: error)))
             return report
         }
+        let subject = RBACSubject(username: await identity(client))
         for group in AccessRequirement.devloopNeeds(namespace: config.namespace) {
-            report.checks.append(await check(group, client))
+            report.checks.append(await check(group, client, subject: subject))
         }
         return report
     }
 
-    private func check(_ group: [AccessRequirement], _ client: KubeClient) async -> DoctorCheck {
+    /// Who the API server takes us for (SelfSubjectReview: v1 from Kubernetes 1.28, v1beta1 in 1.27),
+    /// so that the fix commands name the right subject; nil on older servers.
+    private func identity(_ client: KubeClient) async -> String? {
+        for version in ["v1", "v1beta1"] {
+            let review = JSONValue.object([
+                "apiVersion": .string("authentication.k8s.io/\(version)"), "kind": .string("SelfSubjectReview"),
+            ])
+            guard let body = try? review.encoded(),
+                let response = try? await client.send(
+                    "POST", "/apis/authentication.k8s.io/\(version)/selfsubjectreviews", body: body, timeout: timeout),
+                let answer = try? JSONValue.decode(response.body),
+                let username = answer[path: "status", "userInfo", "username"]?.string, !username.isEmpty
+            else { continue }
+            return username
+        }
+        return nil
+    }
+
+    private func check(_ group: [AccessRequirement], _ client: KubeClient, subject: RBACSubject) async -> DoctorCheck {
         let title = group[0].title
         let summary = group.map(\.summary).joined(separator: ", ")
         for requirement in group {
@@ -120,8 +139,7 @@ public struct Doctor: Sendable {
                     return DoctorCheck(
                         name: title, ok: false,
                         detail: "not allowed to \(requirement.summary)" + (answer.reason.map { " (\($0))" } ?? ""),
-                        fix: "ask a cluster admin for a Role/RoleBinding granting \(requirement.summary) "
-                            + "(the built-in \"edit\" ClusterRole bound in the namespace covers it)")
+                        fix: Self.fix(denied: requirement, subject: subject))
                 }
             } catch {
                 return DoctorCheck(
@@ -129,6 +147,23 @@ public struct Doctor: Sendable {
             }
         }
         return DoctorCheck(name: title, ok: true, detail: summary)
+    }
+
+    /// Commands a cluster admin can run as they are. Creating a Namespace is cluster-scoped: only a
+    /// ClusterRole bound by a ClusterRoleBinding grants it. Everything else lives in the dev namespace,
+    /// where the built-in `edit` ClusterRole bound by a RoleBinding covers it.
+    static func fix(denied requirement: AccessRequirement, subject: RBACSubject) -> String {
+        if requirement.resource == "namespaces" {
+            return "a Namespace is cluster-scoped: a RoleBinding in a namespace cannot grant \(requirement.summary), "
+                + "only a ClusterRole bound cluster-wide; a cluster admin runs: "
+                + "kubectl create clusterrole devloop-namespaces --verb=get,create,patch --resource=namespaces && "
+                + "kubectl create clusterrolebinding devloop-namespaces-\(subject.bindingSuffix) "
+                + "--clusterrole=devloop-namespaces \(subject.flag)" + subject.note
+        }
+        let namespace = requirement.namespace ?? "default"
+        return "a cluster admin binds the built-in \"edit\" ClusterRole in namespace \(namespace) with a RoleBinding "
+            + "(it covers \(requirement.summary)): kubectl create rolebinding devloop-edit --clusterrole=edit "
+            + "\(subject.flag) --namespace=\(namespace)" + subject.note
     }
 
     static func fix(for error: Error) -> String {
@@ -146,5 +181,27 @@ public struct Doctor: Sendable {
             return "install the credential plugin or fix the exec section of the kubeconfig user"
         }
         return "check the kubeconfig and the cluster"
+    }
+}
+
+/// The subject of the RoleBindings in the doctor's fix commands.
+struct RBACSubject: Sendable {
+    var username: String?
+
+    /// `--serviceaccount=NS:NAME` for a service account, `--user=NAME` otherwise.
+    var flag: String {
+        guard let username else { return "--user=USER" }
+        let prefix = "system:serviceaccount:"
+        if username.hasPrefix(prefix) { return "--serviceaccount=\(username.dropFirst(prefix.count))" }
+        return "--user=\(username)"
+    }
+
+    var bindingSuffix: String {
+        let name = username.map { $0.split(separator: ":").last.map(String.init) ?? $0 } ?? "USER"
+        return String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "-" }).lowercased()
+    }
+
+    var note: String {
+        username == nil ? " (USER: the user name the cluster authenticates you as; this server does not say it)" : ""
     }
 }

@@ -15,7 +15,7 @@ extension KubeClient {
             var upgradeHeaders = headers
             upgradeHeaders["Accept"] = nil
             let outcome = try await WebSocketConnection.connect(
-                url: url(path, query), tls: tls, headers: upgradeHeaders, protocols: protocols, handler: handler,
+                url: try url(path, query), tls: tls, headers: upgradeHeaders, protocols: protocols, handler: handler,
                 readGate: readGate)
             switch outcome {
             case .success(let connection):
@@ -24,6 +24,16 @@ extension KubeClient {
                 if refusal.status == 401, !retried, await credentials.invalidate() {
                     retried = true
                     continue
+                }
+                if refusal.status == 403, !APIStatusError.isRBACDenial(refusal.body) {
+                    // A 1.25 kubelet answers a subprotocol it does not know with a bare 403: no
+                    // Status, so no RBAC decision; saying "ask an admin" would send the user astray.
+                    throw KubeClientError.upgradeRefused(
+                        status: 403,
+                        detail: "no Kubernetes Status came with it, so this is not an RBAC denial: the API server "
+                            + "or the node's kubelet refused the stream protocol (offered: "
+                            + "\(protocols.joined(separator: ", ")))"
+                            + (refusal.body.isEmpty ? "" : "; it said: \(APIStatusError.summary(of: refusal.body))"))
                 }
                 if refusal.status >= 400 {
                     throw KubeClientError.api(

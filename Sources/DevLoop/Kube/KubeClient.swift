@@ -33,7 +33,7 @@ public final class KubeClient: Sendable {
         while true {
             let (tls, headers) = try await authenticated(contentType: body == nil ? nil : contentType)
             let request = HTTPRequest(
-                method: method, url: url(path, query), headers: headers, body: body, timeout: timeout)
+                method: method, url: try url(path, query), headers: headers, body: body, timeout: timeout)
             let response = try await transport.stream(request, tls: tls)
             if (200..<300).contains(response.status) { return response }
             let errorBody = try await response.collect()
@@ -66,11 +66,11 @@ public final class KubeClient: Sendable {
     public func get(_ path: String, query: [(String, String)] = [], timeout: TimeInterval = 60) async throws
         -> JSONValue
     {
-        try JSONValue.decode(try await send("GET", path, query: query, timeout: timeout).body)
+        try Self.decodeKubernetesJSON(try await send("GET", path, query: query, timeout: timeout), "GET", path)
     }
 
     public func create(_ path: String, _ object: JSONValue) async throws -> JSONValue {
-        try JSONValue.decode(try await send("POST", path, body: try object.encoded()).body)
+        try Self.decodeKubernetesJSON(try await send("POST", path, body: try object.encoded()), "POST", path)
     }
 
     public func delete(_ path: String) async throws {
@@ -101,7 +101,12 @@ public final class KubeClient: Sendable {
     }
 
     /// The server URL (which may carry a path prefix, as behind Rancher) plus an API path and query.
-    func url(_ path: String, _ query: [(String, String)]) -> URL {
+    /// Paths are built from object names: one that is no valid URL path (a space, `#`, `?`, a non-ASCII
+    /// letter) is refused here, naming the segment, instead of reaching another URL or crashing.
+    func url(_ path: String, _ query: [(String, String)]) throws -> URL {
+        if let segment = RequestPath.invalidSegment(in: path) {
+            throw KubeClientError.invalidPath(path: path, segment: segment)
+        }
         var base = config.server.absoluteString
         while base.hasSuffix("/") { base.removeLast() }
         var text = base + path
@@ -109,7 +114,20 @@ public final class KubeClient: Sendable {
             text +=
                 "?" + query.map { "\(QueryEncoding.escape($0.0))=\(QueryEncoding.escape($0.1))" }.joined(separator: "&")
         }
-        return URL(string: text)!
+        guard let url = URL(string: text) else { throw KubeClientError.invalidPath(path: path, segment: path) }
+        return url
+    }
+
+    /// A 2xx body as JSON, or an error that says the answer was not Kubernetes JSON (an HTML page from a
+    /// proxy, plain text) with the status and an excerpt, instead of a DecodingError dump.
+    static func decodeKubernetesJSON(_ response: HTTPResponse, _ method: String, _ path: String) throws -> JSONValue {
+        do {
+            return try JSONValue.decode(response.body)
+        } catch {
+            throw KubeClientError.notKubernetesJSON(
+                status: response.status, request: "\(method) \(path)",
+                excerpt: APIStatusError.summary(of: response.body))
+        }
     }
 }
 

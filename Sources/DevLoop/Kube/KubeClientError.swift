@@ -8,6 +8,10 @@ public enum KubeClientError: Error, Sendable, CustomStringConvertible {
     case upgradeRefused(status: Int, detail: String)
     /// The command could not be started in the container (e.g. executable not found).
     case execFailed(String)
+    /// A request path built from a name that makes no URL (`segment` is the offending part).
+    case invalidPath(path: String, segment: String)
+    /// A 2xx answer whose body is not JSON: something other than the API server answered.
+    case notKubernetesJSON(status: Int, request: String, excerpt: String)
 
     public var description: String {
         switch self {
@@ -17,6 +21,11 @@ public enum KubeClientError: Error, Sendable, CustomStringConvertible {
         case .upgradeRefused(let status, let detail):
             return "the API server refused the stream (HTTP \(status)): \(detail)"
         case .execFailed(let message): return "exec failed: \(message)"
+        case .invalidPath(let path, let segment):
+            return "no request can be made for \"\(segment)\" (in \(path)): it is not a valid Kubernetes name"
+        case .notKubernetesJSON(let status, let request, let excerpt):
+            return "the server answered HTTP \(status) to \(request) with something else (not Kubernetes JSON)"
+                + (excerpt.isEmpty ? "" : ": \(excerpt)")
         }
     }
 
@@ -51,6 +60,12 @@ public struct APIStatusError: Error, Sendable, CustomStringConvertible {
         verb = target.verb(forMethod: method)
     }
 
+    /// Whether a 403 body is the authorizer's answer: a metav1.Status with reason Forbidden.
+    static func isRBACDenial(_ body: Data) -> Bool {
+        guard let status = try? JSONValue.decode(body) else { return false }
+        return status["kind"]?.string == "Status" && status["reason"]?.string == "Forbidden"
+    }
+
     /// An error page in a few words: its HTML title, else its first line, never kilobytes of markup.
     static func summary(of body: Data) -> String {
         let text = String(decoding: body.prefix(4096), as: UTF8.self)
@@ -70,6 +85,10 @@ public struct APIStatusError: Error, Sendable, CustomStringConvertible {
         case 401:
             return "unauthorized: the API server did not accept the credentials (\(message)); refresh them "
                 + "(log in again, or check the token, token file or exec plugin of the kubeconfig user)"
+        case 403 where !(isStatus && reason == "Forbidden"):
+            return "HTTP 403 to \(verb) \(what) without a Kubernetes Forbidden Status, so not an RBAC denial: "
+                + "something other than the authorizer refused it (a proxy, a webhook, the kubelet)"
+                + (message.isEmpty ? "" : ": \(message)")
         case 403:
             // Streams need both verbs: which one is checked depends on the server's version.
             let ask = target.isStream ? "get and create" : verb

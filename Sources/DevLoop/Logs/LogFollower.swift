@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// One line of a container's log.
 public struct LogLine: Sendable, Equatable {
@@ -9,17 +10,28 @@ public struct LogLine: Sendable, Equatable {
 /// Follows one container's log across cut streams and container restarts, without duplicated or lost
 /// lines: every request asks for timestamps, resumes with sinceTime of the last line, and drops lines
 /// already delivered. When the container restarted, the rest of the dead instance is read with
-/// `previous=true` before following the new one.
+/// `previous=true` before following the new one. Transient failures retry with back-off and are
+/// reported once per outage (`onHealth`, the logger); permanent ones (an untrusted certificate, 401
+/// after a credential refresh, 403, 404, a bad request) end the stream with the client's error.
 public struct LogFollower: Sendable {
     public let client: KubeClient
     public var namespace: String
     public var pod: String
     public var container: String?
     public var retryDelay: Duration = .milliseconds(300)
+    /// The cap of the back-off after failed requests.
+    public var maximumRetryDelay: Duration = .seconds(5)
     /// How long to wait for the pod status to show a restart after a container instance's log ended.
     public var statusLagLimit: Duration = .seconds(5)
+    /// Only lines newer than this many seconds (`--since`), until the first line arrives.
+    public var sinceSeconds: Int?
+    /// Only the last lines of the current instance (`--tail`), until the first line arrives.
+    public var tailLines: Int?
     /// Why no log comes yet, once the container has been waiting to start for a while.
     public var onWaiting: (@Sendable (String) -> Void)?
+    /// Told when the log stream loses its server and when it has it back.
+    public var onHealth: (@Sendable (StreamHealth) -> Void)?
+    public var logger = Logger(label: "devloop.logs")
 
     public init(client: KubeClient, namespace: String, pod: String, container: String? = nil) {
         self.client = client
@@ -32,7 +44,7 @@ public struct LogFollower: Sendable {
         AsyncThrowingStream { continuation in
             let task = Task {
                 do {
-                    try await withDefaultContainer().follow { continuation.yield($0) }
+                    try await start { continuation.yield($0) }
                     continuation.finish()
                 } catch {
                     continuation.finish(throwing: error is CancellationError ? nil : error)
@@ -44,15 +56,36 @@ public struct LogFollower: Sendable {
 
     private var podPath: String { "/api/v1/namespaces/\(namespace)/pods/\(pod)" }
 
-    private func follow(emit: (LogLine) -> Void) async throws {
+    /// Resolves the container and its restart count, retrying transient failures, then follows.
+    private func start(emit: (LogLine) -> Void) async throws {
+        var retry = StreamRetry(
+            what: "log of pod \(namespace)/\(pod)", initial: retryDelay, maximum: maximumRetryDelay, logger: logger,
+            report: onHealth)
+        while true {
+            do {
+                let resolved = try await withDefaultContainer()
+                let known = try await resolved.restartCount()
+                retry.connected()
+                return try await resolved.follow(known: known, retry: &retry, emit: emit)
+            } catch let error as KubeClientError where error.statusCode == 404 {
+                throw error
+            } catch {
+                try await retry.recover(from: error)
+            }
+        }
+    }
+
+    private func follow(known start: Int?, retry: inout StreamRetry, emit: (LogLine) -> Void) async throws {
         var cursor = LogCursor()
         var waiting = ContainerWait(report: onWaiting)
-        var known = try await restartCount()
+        var known = start
         while true {
             try Task.checkCancellation()
             var instanceEnded = false
+            var failure: (any Error)?
             do {
                 let stream = try await open(follow: true, previous: false, after: cursor.last)
+                retry.connected()
                 // The request may have reached an instance newer than the one followed so far: then the
                 // old instance's tail (previous=true) must come first, before any line of this stream.
                 let now = try await restartCount()
@@ -70,10 +103,9 @@ public struct LogFollower: Sendable {
             } catch let error as KubeClientError where error.statusCode == 400 {
                 // Only a container waiting to (re)start is worth waiting for.
                 try waiting.retry(after: error)
-            } catch is CancellationError {
-                throw CancellationError()
             } catch {
-                // A cut stream: resume below.
+                if error is CancellationError || StreamRetry.isPermanent(error) { throw error }
+                failure = error  // a cut stream or a server away: resume below, after the back-off
             }
             if instanceEnded, await podCompleted() { return }
             if let now = await restarted(since: known, wait: instanceEnded) {
@@ -81,7 +113,11 @@ public struct LogFollower: Sendable {
                 known = now
                 continue
             }
-            try await Task.sleep(for: retryDelay)
+            if let failure {
+                try await retry.recover(from: failure)
+            } else {
+                try await Task.sleep(for: retryDelay)
+            }
         }
     }
 
@@ -104,7 +140,13 @@ public struct LogFollower: Sendable {
         if follow { query.append(("follow", "true")) }
         if previous { query.append(("previous", "true")) }
         if let container { query.append(("container", container)) }
-        if let last { query.append(("sinceTime", last.sinceTime)) }
+        if let last {
+            query.append(("sinceTime", last.sinceTime))
+        } else {
+            // Nothing delivered yet: asking again for the same window is still right after a cut.
+            if let sinceSeconds { query.append(("sinceSeconds", String(max(1, sinceSeconds)))) }
+            if follow, let tailLines { query.append(("tailLines", String(max(0, tailLines)))) }
+        }
         return try await client.open("GET", podPath + "/log", query: query)
     }
 

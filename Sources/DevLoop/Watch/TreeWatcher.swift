@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Logging
 
 /// Watches a source tree with inotify, one watch per non-ignored directory, on a dedicated thread
 /// that blocks in poll(): nothing runs while nothing changes. Everything readable is drained and
@@ -11,6 +12,8 @@ public final class TreeWatcher: @unchecked Sendable {
 
     public let root: String
     private let sink: @Sendable (WatchBatch) -> Void
+    /// Where a watch that could not be added is reported: the library never writes to stderr itself.
+    private let logger: Logger
     private let inotify: Inotify
     /// A pipe whose read end `poll()` waits on next to inotify: how `barrier()` and `stop()` wake
     /// the thread.
@@ -52,11 +55,13 @@ public final class TreeWatcher: @unchecked Sendable {
     /// How many times events were lost or rules changed and the whole tree was compared again.
     public var rescans: Int { control.withLock { overflowCount } }
 
-    public init(root: String, excludes: [String] = [], sink: @escaping @Sendable (WatchBatch) -> Void)
-        throws(WatchError)
-    {
+    public init(
+        root: String, excludes: [String] = [], logger: Logger = Logger(label: "devloop.watch"),
+        sink: @escaping @Sendable (WatchBatch) -> Void
+    ) throws(WatchError) {
         self.root = root
         self.sink = sink
+        self.logger = logger
         self.rules = IgnoreRules(root: root, excludes: excludes)
         self.inotify = try Inotify()
         var fds: [Int32] = [0, 0]
@@ -262,6 +267,6 @@ public final class TreeWatcher: @unchecked Sendable {
     }
 
     private func reportBudget(_ error: WatchError) {
-        FileHandle.standardError.write(Data("devloop: \(error)\n".utf8))
+        logger.error("some directories are not watched: \(error)", metadata: ["root": "\(root)"])
     }
 }

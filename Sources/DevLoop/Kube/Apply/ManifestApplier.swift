@@ -92,9 +92,9 @@ public struct ManifestApplier: Sendable {
         let response = try await client.send(
             "PATCH", path, query: [("fieldManager", Self.fieldManager), ("force", "true")], body: try body.encoded(),
             contentType: "application/apply-patch+yaml")
-        let after = try JSONValue.decode(response.body)
+        let after = try KubeClient.decodeKubernetesJSON(response, "PATCH", path)
         let outcome: AppliedObject.Outcome =
-            before == nil ? .created : (Self.sameDesiredState(before!, after) ? .unchanged : .configured)
+            before == nil ? .created : (Self.sameDesiredState(before!, after, applied: body) ? .unchanged : .configured)
         return AppliedObject(kind: kind, name: name, namespace: namespace, outcome: outcome)
     }
 
@@ -106,16 +106,45 @@ public struct ManifestApplier: Sendable {
         }
     }
 
-    /// Whether an apply changed what the user declares. The resourceVersion alone is not enough:
-    /// controllers write status between our read and our apply (a Deployment rolling out) without
-    /// touching the spec, whose changes show in metadata.generation.
-    static func sameDesiredState(_ before: JSONValue, _ after: JSONValue) -> Bool {
+    /// Whether an apply changed what the user declares: the applied fields read the same in the object
+    /// before and after. Versions cannot tell: a 1.25 API server bumps a Namespace's resourceVersion on a
+    /// no-op apply and keeps no managedFields for it, and controllers write status in between (a
+    /// Deployment rolling out) without touching what was applied. Labels and annotations are compared
+    /// whole, so that one removed from the manifest (and so from the object) counts as a change.
+    static func sameDesiredState(_ before: JSONValue, _ after: JSONValue, applied: JSONValue) -> Bool {
         if before[path: "metadata", "resourceVersion"] == after[path: "metadata", "resourceVersion"] { return true }
-        guard let generation = before[path: "metadata", "generation"],
-            generation == after[path: "metadata", "generation"]
-        else { return false }
-        return ["labels", "annotations", "ownerReferences", "finalizers"].allSatisfy {
-            before[path: "metadata", $0] == after[path: "metadata", $0]
+        let whole = ["labels", "annotations"].allSatisfy { before[path: "metadata", $0] == after[path: "metadata", $0] }
+        return whole && AppliedFields.project(before, onto: applied) == AppliedFields.project(after, onto: applied)
+    }
+}
+
+/// The part of a live object that a manifest sets.
+enum AppliedFields {
+    /// Server-managed metadata that changes on every write and was never the user's to set.
+    static let ignoredMetadata: Set<String> = [
+        "resourceVersion", "generation", "managedFields", "uid", "creationTimestamp",
+    ]
+
+    /// `live` cut down to the keys `applied` has, recursively; list elements pair up by position (server-
+    /// side apply keeps the manifest's order), and a list whose length differs is kept whole.
+    static func project(_ live: JSONValue?, onto applied: JSONValue, top: Bool = true) -> JSONValue? {
+        guard let live else { return nil }
+        switch (live, applied) {
+        case (.object(let fields), .object(let wanted)):
+            var kept: [String: JSONValue] = [:]
+            for (key, value) in wanted where !(top && key == "status") {
+                if top, key == "metadata", case .object(var metadata) = value {
+                    for ignored in ignoredMetadata { metadata[ignored] = nil }
+                    kept[key] = project(fields[key], onto: .object(metadata), top: false) ?? .null
+                } else {
+                    kept[key] = project(fields[key], onto: value, top: false) ?? .null
+                }
+            }
+            return .object(kept)
+        case (.array(let items), .array(let wanted)) where items.count == wanted.count:
+            return .array(zip(items, wanted).map { project($0, onto: $1, top: false) ?? .null })
+        default:
+            return live
         }
     }
 }

@@ -12,6 +12,17 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
         code == Int(CURLE_PEER_FAILED_VERIFICATION.rawValue)
     }
 
+    /// A failure that no retry can cure: the server's certificate is not trusted, a certificate or
+    /// key of the kubeconfig is unusable, or the URL itself is wrong. Everything else (refused, reset,
+    /// timed out, a name that does not resolve yet) may pass while a server restarts.
+    public var isPermanent: Bool {
+        let permanent: [CURLcode] = [
+            CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CRL_BADFILE,
+            CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT,
+        ]
+        return permanent.contains { Int($0.rawValue) == code }
+    }
+
     public var isCancelled: Bool {
         code == Int(CURLE_ABORTED_BY_CALLBACK.rawValue) || code == Int(CURLE_WRITE_ERROR.rawValue)
     }

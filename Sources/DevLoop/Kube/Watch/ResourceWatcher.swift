@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 public struct WatchEvent: Sendable, Equatable {
     public enum Kind: String, Sendable {
@@ -16,6 +17,9 @@ public struct WatchEvent: Sendable, Equatable {
 /// LIST again when the server says that version is gone (410 at the start or an ERROR event).
 /// A (re)list is reported as ADDED for every object (consumers treat ADDED as "upsert") and as DELETED,
 /// with its last known state, for every object reported before that the new list no longer has.
+/// Transient failures retry with back-off and are reported once per outage (`onHealth`, the logger);
+/// permanent ones (an untrusted certificate, 401 after a credential refresh, 403, 404, 400) end the
+/// stream with the client's error.
 public struct ResourceWatcher: Sendable {
     public let client: KubeClient
     public let path: String
@@ -25,6 +29,9 @@ public struct ResourceWatcher: Sendable {
     public var watchTimeout = 300
     public var retryDelay: Duration = .milliseconds(250)
     public var maximumRetryDelay: Duration = .seconds(5)
+    /// Told when the watch loses its server and when it has it back.
+    public var onHealth: (@Sendable (StreamHealth) -> Void)?
+    public var logger = Logger(label: "devloop.kube.watch")
 
     /// `path` is a collection, e.g. /api/v1/namespaces/dev/pods.
     public init(client: KubeClient, path: String, labelSelector: String? = nil, fieldSelector: String? = nil) {
@@ -57,13 +64,16 @@ public struct ResourceWatcher: Sendable {
 
     private func run(emit: (WatchEvent) -> Void) async throws {
         var resourceVersion: String?
-        var delay = retryDelay
+        var retry = StreamRetry(
+            what: "watch of \(path)", initial: retryDelay, maximum: maximumRetryDelay, logger: logger,
+            report: onHealth)
         var known = KnownObjects()
         while true {
             try Task.checkCancellation()
             do {
                 if resourceVersion == nil {
                     let list = try await client.get(path, query: selectors)
+                    retry.connected()
                     let items = list["items"]?.array ?? []
                     let events =
                         known.missing(from: items).map { WatchEvent(kind: .deleted, object: $0) }
@@ -79,38 +89,39 @@ public struct ResourceWatcher: Sendable {
                     emit($0)
                 } seen: {
                     resourceVersion = $0
+                } opened: {
+                    retry.connected()
                 }
                 if outcome == .expired { resourceVersion = nil }
-                delay = retryDelay
             } catch let error as KubeClientError where error.statusCode == 410 {
                 resourceVersion = nil
-            } catch let error as KubeClientError where [401, 403, 404].contains(error.statusCode ?? 0) {
-                throw error
-            } catch is CancellationError {
-                throw CancellationError()
             } catch {
                 // Dropped or refused connection (server restarting): wait, then resume from the last version.
-                try await Task.sleep(for: delay)
-                delay = min(delay * 2, maximumRetryDelay)
+                try await retry.recover(from: error)
             }
         }
     }
 
     private enum Outcome { case ended, expired }
 
-    private func watch(from resourceVersion: String, emit: (WatchEvent) -> Void, seen: (String) -> Void)
-        async throws -> Outcome
-    {
+    private func watch(
+        from resourceVersion: String, emit: (WatchEvent) -> Void, seen: (String) -> Void, opened: () -> Void
+    ) async throws -> Outcome {
         let query =
             selectors + [
                 ("watch", "1"), ("resourceVersion", resourceVersion), ("allowWatchBookmarks", "true"),
                 ("timeoutSeconds", String(watchTimeout)),
             ]
         let response = try await client.open("GET", path, query: query)
+        opened()
         var lines = LineSplitter()
         for try await chunk in response.body {
             for line in lines.push(chunk) where !line.isEmpty {
-                let event = try JSONValue.decode(line)
+                guard let event = try? JSONValue.decode(line) else {
+                    throw KubeClientError.notKubernetesJSON(
+                        status: response.status, request: "GET \(path) (watch)",
+                        excerpt: APIStatusError.summary(of: line))
+                }
                 let object = event["object"] ?? .null
                 let type = event["type"]?.string ?? ""
                 if type == "ERROR" {
