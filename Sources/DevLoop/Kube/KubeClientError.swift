@@ -8,6 +8,7 @@ public enum KubeClientError: Error, Sendable, CustomStringConvertible {
     case upgradeRefused(status: Int, detail: String)
     /// The command could not be started in the container (e.g. executable not found).
     case execFailed(String)
+    case execTimedOut(command: [String], after: Duration)
 
     public var description: String {
         switch self {
@@ -17,6 +18,8 @@ public enum KubeClientError: Error, Sendable, CustomStringConvertible {
         case .upgradeRefused(let status, let detail):
             return "the API server refused the stream (HTTP \(status)): \(detail)"
         case .execFailed(let message): return "exec failed: \(message)"
+        case .execTimedOut(let command, let after):
+            return "exec of \(command.first ?? "a command") did not finish within \(after); the stream was dropped"
         }
     }
 
