@@ -44,6 +44,7 @@ var targets: [Target] = [
         dependencies: [
             "CCurlShim",
             "CZlib",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]

@@ -43,10 +43,27 @@ enum SyncBenchmarks {
         await engine.stop()
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let megabytes = Double(files * 10_240) / 1e6
+        // Same content, new mtimes: the reconcile hashes every file on both sides (the SHA-256 hot path).
+        var times = [timespec](repeating: timespec(tv_sec: time(nil) - 100, tv_nsec: 0), count: 2)
+        for d in 0..<max(1, files / 100) {
+            for f in 0..<100 { _ = utimensat(AT_FDCWD, source + "/d\(d)/f\(f).txt", &times, 0) }
+        }
+        let rehashEngine = SyncEngine(
+            options: SyncOptions(source: source, destination: destination),
+            transport: HostPathTransport(source: source, destination: destination))
+        let rehashStart = ContinuousClock.now
+        let rehash = try await rehashEngine.start()
+        let rehashElapsed = rehashStart.duration(to: .now)
+        await rehashEngine.stop()
+        let rehashSeconds =
+            Double(rehashElapsed.components.seconds) + Double(rehashElapsed.components.attoseconds) / 1e18
         return [
             .single("initial sync \(files) files / \(Int(megabytes)) MB", seconds, unit: "s"),
             .single("initial sync throughput", megabytes / seconds, unit: "MB/s"),
             .single("initial sync operations", Double(batch.operations.count), unit: "ops"),
+            .single("re-sync after touch (hashes both sides)", rehashSeconds, unit: "s"),
+            .single("re-sync hash throughput", 2 * megabytes / rehashSeconds, unit: "MB/s"),
+            .single("re-sync operations", Double(rehash.operations.count), unit: "ops"),
         ]
     }
 

@@ -4,17 +4,17 @@ import Foundation
 
 /// Measures starting a watcher on a big tree in a child process, so its peak RSS (VmHWM) is the
 /// watcher's alone.
-struct WatchStartProbe: ParsableCommand {
+struct WatchStartProbe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch-start-probe", abstract: "Internal: start watching ROOT, print seconds and VmHWM.",
         shouldDisplay: false)
 
     @Argument var root: String
 
-    func run() throws {
+    func run() async throws {
         let start = ContinuousClock.now
         let watcher = try TreeWatcher(root: root) { _ in }
-        try watcher.start()
+        try await watcher.start()
         let elapsed = start.duration(to: .now)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
@@ -22,7 +22,7 @@ struct WatchStartProbe: ParsableCommand {
             status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }?
             .split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? 0
         print("\(seconds) \(hwm / 1024) \(watcher.watchCount)")
-        watcher.stop()
+        await watcher.stop()
     }
 
     static func measureInChild(work: String, files: Int) throws -> [Figure] {

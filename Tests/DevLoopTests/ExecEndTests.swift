@@ -52,7 +52,7 @@ import Testing
         await server.stop()
         let message = error.map { "\($0)" } ?? ""
         #expect(message.contains(#"exec: "sh": executable file not found"#), "\(message)")
-        #expect(message.contains("needs sh and head") && message.contains("distroless"), "\(message)")
+        #expect(message.contains("needs sh, head and cat") && message.contains("distroless"), "\(message)")
     }
 
     @Test func aResetAfterTheExitStatusKeepsTheResult() async throws {

@@ -12,6 +12,7 @@ public enum KubeClientError: Error, Sendable, CustomStringConvertible {
     case invalidPath(path: String, segment: String)
     /// A 2xx answer whose body is not JSON: something other than the API server answered.
     case notKubernetesJSON(status: Int, request: String, excerpt: String)
+    case execTimedOut(command: [String], after: Duration)
 
     public var description: String {
         switch self {
@@ -26,6 +27,8 @@ public enum KubeClientError: Error, Sendable, CustomStringConvertible {
         case .notKubernetesJSON(let status, let request, let excerpt):
             return "the server answered HTTP \(status) to \(request) with something else (not Kubernetes JSON)"
                 + (excerpt.isEmpty ? "" : ": \(excerpt)")
+        case .execTimedOut(let command, let after):
+            return "exec of \(command.first ?? "a command") did not finish within \(after); the stream was dropped"
         }
     }
 

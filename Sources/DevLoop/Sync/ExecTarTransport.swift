@@ -38,43 +38,64 @@ public struct ExecTarTransport: SyncTransport {
 
     @discardableResult
     public func apply(_ batch: SyncBatch) async throws -> [String] {
-        var skipped: [String] = []
-        var script = ""
-        var tar = TarWriter()
         for operation in batch.operations {
             for path in HostPathTransport.paths(of: operation) where !PathPolicy.isSafe(path) {
                 throw SyncTransportError("refusing to write outside \(destination): \(path)")
             }
-            switch operation {
+        }
+        var skipped: [String] = []
+        var next = batch.operations.startIndex
+        while next < batch.operations.endIndex {
+            // Files are read off the cooperative threads, one archive (at most maxArchiveBytes) at a time.
+            let chunk = try await BlockingWork.run { [next] cancelled in
+                try self.chunk(of: batch.operations, from: next, cancelled)
+            }
+            skipped += chunk.skipped
+            next = chunk.end
+            if !chunk.script.isEmpty || !chunk.tar.isEmpty { try await run(script: chunk.script, archive: chunk.tar) }
+        }
+        return skipped
+    }
+
+    private struct Chunk: Sendable {
+        var script = ""
+        var tar = TarWriter()
+        var skipped: [String] = []
+        var end: Int
+    }
+
+    private func chunk(of operations: [SyncOperation], from start: Int, _ cancelled: CancellationFlag) throws -> Chunk {
+        var chunk = Chunk(end: operations.endIndex)
+        for index in start..<operations.endIndex {
+            try cancelled.check()
+            switch operations[index] {
             case .rename(let from, let to):
                 let (parent, _) = DestinationIndex.split(to)
-                if !parent.isEmpty { script += "P\(parent)\n" }
-                script += "R\(from)\n\(to)\n"
+                if !parent.isEmpty { chunk.script += "P\(parent)\n" }
+                chunk.script += "R\(from)\n\(to)\n"
             case .delete(let path):
-                script += "D\(path)\n"
+                chunk.script += "D\(path)\n"
             case .chmod(let path, let mode):
-                script += "C\(String(mode, radix: 8))\n\(path)\n"
+                chunk.script += "C\(String(mode, radix: 8))\n\(path)\n"
             case .directory(let path, let mode):
-                tar.addDirectory(path, mode: mode, mtime: Self.mtime(source + "/" + path))
+                chunk.tar.addDirectory(path, mode: mode, mtime: Self.mtime(source + "/" + path))
             case .symlink(let path, let target):
-                tar.addSymlink(path, target: target, mtime: Self.mtime(source + "/" + path))
+                chunk.tar.addSymlink(path, target: target, mtime: Self.mtime(source + "/" + path))
             case .file(let path, let mode):
                 // A file that vanished meanwhile is skipped: its deletion is another change.
                 guard let content = FileManager.default.contents(atPath: source + "/" + path) else {
-                    skipped.append(path)
-                    script += "D\(path)\n"
+                    chunk.skipped.append(path)
+                    chunk.script += "D\(path)\n"
                     continue
                 }
-                tar.addFile(path, mode: mode, mtime: Self.mtime(source + "/" + path), content: content)
-                if tar.data.count >= maxArchiveBytes {
-                    try await run(script: script, archive: tar)
-                    script = ""
-                    tar = TarWriter()
+                chunk.tar.addFile(path, mode: mode, mtime: Self.mtime(source + "/" + path), content: content)
+                if chunk.tar.data.count >= maxArchiveBytes {
+                    chunk.end = index + 1
+                    return chunk
                 }
             }
         }
-        if !script.isEmpty || !tar.isEmpty { try await run(script: script, archive: tar) }
-        return skipped
+        return chunk
     }
 
     private func run(script: String, archive: TarWriter) async throws {

@@ -25,9 +25,14 @@ public struct HostPathTransport: SyncTransport {
 
     @discardableResult
     public func apply(_ batch: SyncBatch) async throws -> [String] {
-        var skipped: [String] = []
-        for operation in batch.operations where try !apply(operation) { skipped.append(operation.path) }
-        return skipped
+        try await BlockingWork.run { cancelled in
+            var skipped: [String] = []
+            for operation in batch.operations {
+                try cancelled.check()
+                if try !apply(operation) { skipped.append(operation.path) }
+            }
+            return skipped
+        }
     }
 
     /// Applies one operation; false when its local source vanished.
@@ -101,9 +106,14 @@ public struct HostPathTransport: SyncTransport {
     }
 
     public func listDestination() async throws -> [String: DestinationEntry] {
+        try await BlockingWork.run { cancelled in try listing(cancelled) }
+    }
+
+    private func listing(_ cancelled: CancellationFlag) throws -> [String: DestinationEntry] {
         var result: [String: DestinationEntry] = [:]
         var stack = [""]
         while let directory = stack.popLast() {
+            try cancelled.check()
             let absolute = directory.isEmpty ? destination : destination + "/" + directory
             for (name, _) in DirectoryReader.entries(of: absolute) {
                 let path = DirectoryReader.join(directory, name)
@@ -118,11 +128,14 @@ public struct HostPathTransport: SyncTransport {
     }
 
     public func hashes(of paths: [String]) async throws -> [String: String] {
-        var result: [String: String] = [:]
-        for path in paths where PathPolicy.isSafe(path) {
-            if let digest = SHA256.hexDigest(ofFile: destination + "/" + path) { result[path] = digest }
+        try await BlockingWork.run { cancelled in
+            var result: [String: String] = [:]
+            for path in paths where PathPolicy.isSafe(path) {
+                try cancelled.check()
+                if let digest = FileDigest.hexDigest(ofFile: destination + "/" + path) { result[path] = digest }
+            }
+            return result
         }
-        return result
     }
 
     static func paths(of operation: SyncOperation) -> [String] {

@@ -1,7 +1,7 @@
 import Glibc
 
 /// What lstat says about a local entry: enough to tell whether it changed since it was shipped.
-struct LocalEntry: Equatable {
+struct LocalEntry: Equatable, Sendable {
     var kind: EntryKind
     var mode: UInt32
     var size: Int64
@@ -51,7 +51,7 @@ struct LocalEntry: Equatable {
 
 /// What the destination holds, as far as this engine shipped it: a tree of entries that can be
 /// renamed and removed subtree-wise.
-struct DestinationIndex {
+struct DestinationIndex: Sendable {
     private(set) var entries: [String: LocalEntry] = [:]
     private var children: [String: Set<String>] = [:]
 

@@ -1,7 +1,9 @@
 /// The initial sync (and the recovery after a failed batch): compares the local tree with a
 /// listing of the destination — size and mtime, and a content hash where those disagree — and
 /// plans only the difference. Destination-only entries are deleted unless the pod owns them.
-struct Reconciler {
+// IgnoreRules caches without a lock: the engine hands its rules to one reconcile at a time and
+// leaves them alone meanwhile.
+struct Reconciler: @unchecked Sendable {
     let root: String
     let rules: IgnoreRules
     let podOwned: [IgnorePattern]
@@ -12,16 +14,37 @@ struct Reconciler {
         self.podOwned = podOwnedPaths.compactMap { IgnorePattern(line: Substring($0), base: "") }
     }
 
-    /// Returns the batch and the index the destination will have once it is applied.
+    /// Returns the batch and the index the destination will have once it is applied. The walk and
+    /// the hashing run as blocking work, off the cooperative threads.
     nonisolated(nonsending) func plan(transport: any SyncTransport) async throws -> (SyncBatch, DestinationIndex) {
-        rules.invalidateAll()
         let remote = try await transport.listDestination()
+        var walk = try await BlockingWork.run { cancelled in try self.walk(comparingWith: remote, cancelled) }
+        if !walk.hashCandidates.isEmpty {
+            let theirs = try await transport.hashes(of: walk.hashCandidates)
+            walk.ship += try await BlockingWork.run { [walk] cancelled in
+                try walk.hashCandidates.filter { path in
+                    try cancelled.check()
+                    return theirs[path] != FileDigest.hexDigest(ofFile: root + "/" + path)
+                        || remote[path]?.mode != walk.index[path]?.mode
+                }
+            }
+        }
+        return (operations(walk, remote: remote), walk.index)
+    }
+
+    struct Walk: Sendable {
         var index = DestinationIndex()
         var ship: [String] = []
         var hashCandidates: [String] = []
         var deletes: [String] = []
+    }
+
+    private func walk(comparingWith remote: [String: DestinationEntry], _ cancelled: CancellationFlag) throws -> Walk {
+        rules.invalidateAll()
+        var walk = Walk()
         var stack = [""]
         while let directory = stack.popLast() {
+            try cancelled.check()
             for (name, kind) in DirectoryReader.entries(of: directory.isEmpty ? root : root + "/" + directory) {
                 let path = DirectoryReader.join(directory, name)
                 guard !rules.isExcluded(path, isDirectory: kind == .directory), PathPolicy.isSafe(path),
@@ -30,45 +53,41 @@ struct Reconciler {
                 if local.kind == .symlink && !PathPolicy.isSymlinkInside(target: local.target ?? "/", at: path) {
                     continue
                 }
-                index.set(path, local)
+                walk.index.set(path, local)
                 if local.kind == .directory { stack.append(path) }
                 guard let there = remote[path] else {
-                    ship.append(path)
+                    walk.ship.append(path)
                     continue
                 }
                 if there.kind != local.kind {
-                    deletes.append(path)
-                    ship.append(path)
+                    walk.deletes.append(path)
+                    walk.ship.append(path)
                 } else if local.kind == .file && there.size == local.size {
                     if there.mtimeSeconds != local.mtimeNanoseconds / 1_000_000_000 || local.racy {
-                        hashCandidates.append(path)
+                        walk.hashCandidates.append(path)
                     } else if there.mode != local.mode {
-                        ship.append(path)
+                        walk.ship.append(path)
                     }
                 } else if local.kind == .file || there.mode != local.mode
                     || (local.kind == .symlink && there.target != local.target)
                 {
-                    ship.append(path)
+                    walk.ship.append(path)
                 }
             }
         }
-        if !hashCandidates.isEmpty {
-            let theirs = try await transport.hashes(of: hashCandidates)
-            for path in hashCandidates {
-                if theirs[path] != SHA256.hexDigest(ofFile: root + "/" + path)
-                    || remote[path]?.mode != index[path]?.mode
-                {
-                    ship.append(path)
-                }
-            }
-        }
+        return walk
+    }
+
+    private func operations(_ walk: Walk, remote: [String: DestinationEntry]) -> SyncBatch {
+        let index = walk.index
+        var deletes = walk.deletes
         for path in remote.keys where index[path] == nil && !isPodOwned(path) {
             let (parent, _) = DestinationIndex.split(path)
             // Only the topmost entry of a destination-only subtree needs deleting.
             if parent.isEmpty || index[parent] != nil || isPodOwned(parent) { deletes.append(path) }
         }
         var operations = deletes.sorted().map { SyncOperation.delete($0) }
-        for path in ship.sorted() {
+        for path in walk.ship.sorted() {
             guard let entry = index[path] else { continue }
             switch entry.kind {
             case .file: operations.append(.file(path, mode: entry.mode))
@@ -77,7 +96,7 @@ struct Reconciler {
             case .other: break
             }
         }
-        return (SyncBatch(operations), index)
+        return SyncBatch(operations)
     }
 
     private func isPodOwned(_ path: String) -> Bool {

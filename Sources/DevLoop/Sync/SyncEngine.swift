@@ -37,12 +37,12 @@ public actor SyncEngine {
     public func start() async throws -> SyncBatch {
         let inbox = self.inbox
         let watcher = try TreeWatcher(root: options.source, excludes: options.excludes) { inbox.push($0) }
-        try watcher.start()
+        try await watcher.start()
         let batch: SyncBatch
         do {
             batch = try await reconcile()
         } catch {
-            watcher.stop()
+            await watcher.stop()
             throw error
         }
         self.watcher = watcher
@@ -68,10 +68,14 @@ public actor SyncEngine {
         await withCheckedContinuation { waiters.append((token, $0)) }
     }
 
+    /// Stops watching and cancels the batch in flight (its transport call with it) instead of
+    /// waiting for it: a frozen pod cannot hold a shutdown.
     public func stop() async {
-        watcher?.stop()
-        watcher = nil
+        let watcher = self.watcher
+        self.watcher = nil
         inbox.finish()
+        loop?.cancel()
+        await watcher?.stop()
         await loop?.value
         loop = nil
         for waiter in waiters { waiter.continuation.resume() }
@@ -90,7 +94,7 @@ public actor SyncEngine {
     }
 
     private func process(_ batches: [WatchBatch]) async {
-        guard !batches.isEmpty else { return }
+        guard !batches.isEmpty, !Task.isCancelled else { return }
         let changes = batches.flatMap(\.changes)
         if needsReconcile {
             do {
@@ -106,6 +110,8 @@ public actor SyncEngine {
                     let skipped = try await transport.apply(batch)
                     for path in skipped { planner.index.remove(path) }
                 } catch {
+                    // Stopped meanwhile: the destination is compared again at the next start.
+                    if Task.isCancelled { return }
                     // The destination may now differ from the index: compare it again.
                     fail(error)
                     needsReconcile = true

@@ -3,7 +3,7 @@ import Foundation
 /// Writes ustar archives, with pax extended headers for names and link targets that do not fit.
 /// Output is padded to whole 10 KiB records so GNU tar, which reads a pipe record by record, sees
 /// the end-of-archive marker without waiting for more input.
-struct TarWriter {
+struct TarWriter: Sendable {
     static let blockSize = 512
     static let recordSize = 10_240
 

@@ -79,7 +79,18 @@ public final class TreeWatcher: @unchecked Sendable {
     }
 
     /// Counts the directories against the watch budget, watches them all, then starts the thread.
-    public func start() throws(WatchError) {
+    /// The walk is blocking work: it runs off the cooperative threads.
+    public func start() async throws(WatchError) {
+        do {
+            try await BlockingWork.run { _ in try self.startWatching() }
+        } catch let error as WatchError {
+            throw error
+        } catch {
+            throw WatchError.from(errno: ECANCELED, operation: "watch start")
+        }
+    }
+
+    private func startWatching() throws(WatchError) {
         try WatchBudget.check(directories: TreeWalker.directories(root: root, rules: rules).count)
         try watchTree("")
         watched = wdOf.count
@@ -101,14 +112,17 @@ public final class TreeWatcher: @unchecked Sendable {
         return token
     }
 
-    public func stop() {
-        control.lock()
-        let running = thread != nil && !stopping
-        stopping = true
-        control.unlock()
+    /// Stops the thread and waits for it (off the cooperative threads): it exits as soon as the
+    /// batch it is handling, if any, is handed over.
+    public func stop() async {
+        let running = control.withLock {
+            defer { stopping = true }
+            return thread != nil && !stopping
+        }
         guard running else { return }
         wake()
-        finished.wait()
+        let finished = self.finished
+        await BlockingWork.run { finished.wait() }
         // The thread's closure holds this watcher: let go of it, and of the kernel's watches now.
         thread = nil
         inotify.close()

@@ -88,13 +88,13 @@ import Testing
         defer { dir.remove() }
         let source = dir.sub("src")
         let watcher = try TreeWatcher(root: source) { _ in }
-        try watcher.start()
-        defer { watcher.stop() }
+        try await watcher.start()
         try await Task.sleep(for: .milliseconds(50))
         let thread = try #require(watcher.threadID, "the watcher thread did not report its id")
         let before = try #require(Self.threadCPUTicks(thread), "no /proc/self/task/\(thread)/stat")
         try await Task.sleep(for: .milliseconds(600))
         let after = try #require(Self.threadCPUTicks(thread))
+        await watcher.stop()
         #expect(after - before == 0, "watcher used \(after - before) clock ticks while idle")
     }
 

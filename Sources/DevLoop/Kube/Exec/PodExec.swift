@@ -17,10 +17,15 @@ public struct ExecRequest: Sendable {
     public var stdin: Data
     /// The protocols offered, in preference order. Tests offer only `.v4` to act as a 1.25 server would.
     public var protocols: [StreamProtocol]
+    /// How long the whole exec may take, connect included; past it the stream is dropped and
+    /// `KubeClientError.execTimedOut` thrown. Builds in the pod want a longer one.
+    public var timeout: Duration
+
+    public static let defaultTimeout: Duration = .seconds(120)
 
     public init(
         namespace: String, pod: String, container: String? = nil, command: [String], stdin: Data = Data(),
-        protocols: [StreamProtocol] = [.v5, .v4]
+        protocols: [StreamProtocol] = [.v5, .v4], timeout: Duration = ExecRequest.defaultTimeout
     ) {
         self.namespace = namespace
         self.pod = pod
@@ -28,6 +33,7 @@ public struct ExecRequest: Sendable {
         self.command = command
         self.stdin = stdin
         self.protocols = protocols
+        self.timeout = timeout
     }
 }
 
@@ -46,12 +52,36 @@ public struct PodExec: Sendable {
         self.client = client
     }
 
+    /// The drain after the command: whatever it left unread of the N bytes is read away, so the
+    /// API server's copy of stdin never blocks (on a 1.25 kubelet a blocked copy holds the exit
+    /// status back for ever), and the command's status is the group's.
+    static func v4Wrapper(bytes: Int) -> String {
+        #"head -c \#(bytes) | { "$0" "$@"; rc=$?; cat >/dev/null; exit $rc; }"#
+    }
+
     public func run(_ request: ExecRequest) async throws -> ExecResult {
+        try await withThrowingTaskGroup(of: ExecResult?.self) { group in
+            group.addTask { try await self.runUnbounded(request) }
+            group.addTask {
+                try await Task.sleep(for: request.timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let result = first else {
+                throw KubeClientError.execTimedOut(command: request.command, after: request.timeout)
+            }
+            return result
+        }
+    }
+
+    private func runUnbounded(_ request: ExecRequest) async throws -> ExecResult {
         let hasStdin = !request.stdin.isEmpty
         let knownV5 = client.streamProtocols.current == StreamProtocol.v5.rawValue
         let wrap = hasStdin && request.protocols.contains(.v4) && !(knownV5 && request.protocols.contains(.v5))
         let command =
-            wrap ? ["sh", "-c", "head -c \(request.stdin.count) | \"$0\" \"$@\""] + request.command : request.command
+            wrap
+            ? ["sh", "-c", Self.v4Wrapper(bytes: request.stdin.count)] + request.command
+            : request.command
         var query = command.map { ("command", $0) }
         if let container = request.container { query.append(("container", container)) }
         query += [("stdin", hasStdin ? "true" : "false"), ("stdout", "true"), ("stderr", "true")]
@@ -68,11 +98,16 @@ public struct PodExec: Sendable {
             throw KubeClientError.protocolViolation("the server chose v4.channel.k8s.io after choosing v5 before")
         }
         do {
-            return try await ExecSession(connection: connection, protocol: chosen).run(stdin: request.stdin)
+            let session = ExecSession(connection: connection, protocol: chosen)
+            return try await withTaskCancellationHandler {
+                try await session.run(stdin: request.stdin)
+            } onCancel: {
+                connection.cancel()
+            }
         } catch KubeClientError.execFailed(let detail) where wrap && detail.contains("executable file not found") {
             throw KubeClientError.execFailed(
                 detail + " (exec with stdin against an API server before 1.30, which has only the v4 protocol, "
-                    + "runs the command under `sh -c 'head -c N | …'`: the container needs sh and head, which "
+                    + "runs the command under `sh -c 'head -c N | …'`: the container needs sh, head and cat, which "
                     + "distroless and scratch images lack)")
         }
     }

@@ -18,12 +18,16 @@ final class CurlSocket: @unchecked Sendable {
 
     let easy: CurlEasy
     let socket: Int32
+    /// Raised when the task that opens the stream is cancelled: waits give up within `cancelSlice`.
+    let cancelled: CancellationFlag
     private static let readSize = 256 * 1024
+    private static let cancelSlice: TimeInterval = 0.1
     private let readBuffer = UnsafeMutableRawPointer.allocate(byteCount: readSize, alignment: 8)
 
-    private init(easy: CurlEasy, socket: Int32) {
+    private init(easy: CurlEasy, socket: Int32, cancelled: CancellationFlag) {
         self.easy = easy
         self.socket = socket
+        self.cancelled = cancelled
     }
 
     deinit {
@@ -31,16 +35,24 @@ final class CurlSocket: @unchecked Sendable {
     }
 
     /// Connects (TCP, TLS with the cluster's trust and client certificate) without sending a request.
-    static func connect(url: URL, tls: TLSSettings, timeout: TimeInterval) throws -> CurlSocket {
+    /// `cancelled` aborts the connect (libcurl's progress callback) and every later wait.
+    static func connect(
+        url: URL, tls: TLSSettings, timeout: TimeInterval, cancelled: CancellationFlag = CancellationFlag()
+    ) throws -> CurlSocket {
         let easy = CurlEasy()
         try easy.configureConnection(url: url, tls: tls, connectTimeout: timeout)
         try easy.set(CURLOPT_CONNECT_ONLY, 1)
-        let code = curl_easy_perform(easy.handle)
+        // The flag outlives the handle's use of it: the socket returned (or this frame) holds both.
+        try easy.set(CURLOPT_XFERINFODATA, pointer: Unmanaged.passUnretained(cancelled).toOpaque())
+        try easy.set(CURLOPT_NOPROGRESS, 0)
+        _ = devloop_curl_setopt_xferinfo_function(easy.handle, curlSocketProgress)
+        let code = withExtendedLifetime(cancelled) { curl_easy_perform(easy.handle) }
+        try cancelled.check()
         guard code == CURLE_OK else { throw easy.error(for: code) }
         guard let socket = easy.activeSocket else {
             throw CurlError(code: -1, detail: "libcurl gave no socket for the stream connection")
         }
-        return CurlSocket(easy: easy, socket: socket)
+        return CurlSocket(easy: easy, socket: socket, cancelled: cancelled)
     }
 
     func read() throws -> ReadResult {
@@ -82,11 +94,17 @@ final class CurlSocket: @unchecked Sendable {
     }
 
     private func wait(events: Int16, until deadline: Date) throws {
+        try cancelled.check()
         let remaining = deadline.timeIntervalSinceNow
         guard remaining > 0 else { throw CurlError(code: 28, detail: "the stream connection timed out") }
         var descriptor = pollfd(fd: socket, events: events, revents: 0)
-        _ = poll(&descriptor, 1, Int32(min(remaining, 1) * 1000))
+        _ = poll(&descriptor, 1, Int32(min(remaining, Self.cancelSlice) * 1000))
     }
+}
+
+private let curlSocketProgress: devloop_curl_progress_callback = { context, _, _, _, _ in
+    guard let context else { return 0 }
+    return Unmanaged<CancellationFlag>.fromOpaque(context).takeUnretainedValue().isRaised ? 1 : 0
 }
 
 /// Bytes on their way out. OpenSSL requires a write retried after "would block" to pass the same

@@ -38,6 +38,8 @@ public final class WebSocketConnection: @unchecked Sendable {
         var cancelled = false
         var finished: Error?
         var isFinished = false
+        /// Writing failed; reading goes on until the peer closes.
+        var writeFailure: Error?
     }
 
     /// Opens the connection and performs the upgrade. `headers` carry authentication.
@@ -45,11 +47,32 @@ public final class WebSocketConnection: @unchecked Sendable {
         url: URL, tls: TLSSettings, headers: [String: String], protocols: [String], timeout: TimeInterval = 30,
         handler: (@Sendable (Data) -> Void)? = nil, readGate: (@Sendable () -> Bool)? = nil
     ) async throws -> Result<WebSocketConnection, UpgradeRefusal> {
+        // Cancelling the caller aborts the connect and the handshake within a poll slice.
+        let cancelled = CancellationFlag()
+        let outcome = try await withTaskCancellationHandler {
+            try await open(
+                url: url, tls: tls, headers: headers, protocols: protocols, timeout: timeout, handler: handler,
+                readGate: readGate, cancelled: cancelled)
+        } onCancel: {
+            cancelled.raise()
+        }
+        if case .success(let connection) = outcome, cancelled.isRaised {
+            connection.cancel()
+            throw CancellationError()
+        }
+        return outcome
+    }
+
+    private static func open(
+        url: URL, tls: TLSSettings, headers: [String: String], protocols: [String], timeout: TimeInterval,
+        handler: (@Sendable (Data) -> Void)?, readGate: (@Sendable () -> Bool)?, cancelled: CancellationFlag
+    ) async throws -> Result<WebSocketConnection, UpgradeRefusal> {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 let connection: WebSocketConnection
                 do {
-                    let socket = try CurlSocket.connect(url: url, tls: tls, timeout: min(timeout, 10))
+                    let socket = try CurlSocket.connect(
+                        url: url, tls: tls, timeout: min(timeout, 10), cancelled: cancelled)
                     let handshake = WebSocketHandshake(url: url, headers: headers, protocols: protocols)
                     switch try handshake.perform(on: socket, timeout: timeout) {
                     case .refused(let status, let body):
@@ -143,6 +166,7 @@ public final class WebSocketConnection: @unchecked Sendable {
     private func enqueue(_ bytes: Data, done: (@Sendable (Error?) -> Void)?, force: Bool = false) {
         let failure: Error? = state.withLock { state in
             if state.isFinished { return state.finished ?? WebSocketProtocolError(description: "the stream is closed") }
+            if let failure = state.writeFailure { return failure }
             if state.closeSent && !force { return WebSocketProtocolError(description: "the stream is closing") }
             state.queue.append(Pending(bytes: bytes, done: done))
             return nil
@@ -163,6 +187,7 @@ public final class WebSocketConnection: @unchecked Sendable {
         parser.append(leftover)
         var closeReceivedAt: Date?
         var outcome: Error?
+        var writeFailure: Error?
         loop: while true {
             do {
                 if state.current.cancelled { throw CancellationError() }
@@ -187,8 +212,21 @@ public final class WebSocketConnection: @unchecked Sendable {
                     if frame.opcode == .close { closeReceivedAt = closeReceivedAt ?? Date() }
                     try handle(frame, &assembler)
                 }
-                if peerClosed { break loop }
-                let wantsWrite = try flush()
+                if peerClosed {
+                    outcome = writeFailure
+                    break loop
+                }
+                // A peer that stops reading (a command that exited early) may still be sending its
+                // answer: a failed write fails the sends, and reading goes on until the peer closes.
+                var wantsWrite = false
+                if writeFailure == nil {
+                    do {
+                        wantsWrite = try flush()
+                    } catch {
+                        writeFailure = error
+                        failPendingWrites(error)
+                    }
+                }
                 let drained = state.current.queue.isEmpty && writing == nil
                 if let closeReceivedAt, drained || Date().timeIntervalSince(closeReceivedAt) > 2 { break loop }
                 // While paused, nothing wakes us when the consumer catches up: look again soon.
@@ -245,6 +283,17 @@ public final class WebSocketConnection: @unchecked Sendable {
             writing = nil
             done?(nil)
         }
+    }
+
+    private func failPendingWrites(_ error: Error) {
+        let pending = state.withLock { state in
+            state.writeFailure = error
+            defer { state.queue = [] }
+            return state.queue
+        }
+        for item in pending { item.done?(error) }
+        writing?.1?(error)
+        writing = nil
     }
 
     private func finish(_ error: Error?) {

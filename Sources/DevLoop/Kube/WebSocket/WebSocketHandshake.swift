@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// The HTTP/1.1 Upgrade exchange, written and read by hand over a CONNECT_ONLY connection
@@ -33,7 +34,8 @@ struct WebSocketHandshake {
         guard status == 101 else {
             return .refused(status: status, body: try Self.readBody(fields, rest, socket, deadline))
         }
-        let expected = SHA1.hash(Data((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8)).base64EncodedString()
+        let expected = Data(Insecure.SHA1.hash(data: Data((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8)))
+            .base64EncodedString()
         guard fields["sec-websocket-accept"] == expected else {
             throw KubeClientError.protocolViolation("wrong Sec-WebSocket-Accept in the upgrade response")
         }
