@@ -63,7 +63,8 @@ struct ConfigNode {
             if let present {
                 throw child(present.key, name).error("needs a value")
             }
-            throw error("`\(name)` is required")
+            let missing = child(node, name)
+            throw ConfigError(file: file, line: line, column: column, field: missing.path, message: "is required")
         }
         return field
     }

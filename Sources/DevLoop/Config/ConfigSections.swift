@@ -19,7 +19,7 @@ enum PodSectionLoader {
         if let mapping = field.node.mapping {
             for (key, value) in mapping {
                 let keyField = field.child(key, key.scalar?.string ?? "?")
-                pairs.append((try keyField.string(), try field.child(value, keyField.path).string(), keyField))
+                pairs.append((try keyField.string(), try field.child(value, keyField.string()).string(), keyField))
             }
         } else {
             let text = try field.string()
