@@ -79,7 +79,7 @@ var targets: [Target] = [
     ),
 
     // Tests that need a real peer (kubesim, a TLS server) start it themselves on 127.0.0.1.
-    .testTarget(name: "DevLoopTests", dependencies: nio + ["DevLoop", "KubeSim"]),
+    .testTarget(name: "DevLoopTests", dependencies: nio + ["DevLoop", "KubeSim"], exclude: ["Fixtures"]),
     .testTarget(
         name: "KubeSimTests", dependencies: nio + ["KubeSim", .product(name: "NIOEmbedded", package: "swift-nio")]),
 ]

@@ -19,6 +19,7 @@ if [ "${DEVLOOP_SETUP_PYTHON:-1}" = 1 ]; then
     need_pip=()
     python3 -c 'import kubernetes_validate' 2>/dev/null || need_pip+=(kubernetes-validate)
     command -v checkov >/dev/null 2>&1 || need_pip+=(checkov)
+    python3 -c 'import jsonschema' 2>/dev/null || need_pip+=(jsonschema)
     if [ ${#need_pip[@]} -gt 0 ]; then
         echo "setup: installing Python tools: ${need_pip[*]}"
         python3 -m pip install -q --disable-pip-version-check "${need_pip[@]}"

@@ -31,7 +31,7 @@ public struct AppliedObject: Sendable, Equatable, CustomStringConvertible {
 public struct ManifestApplier: Sendable {
     public static let fieldManager = "devloop"
     public let client: KubeClient
-    private let resolver: ResourceResolver
+    let resolver: ResourceResolver
 
     public init(client: KubeClient) {
         self.client = client
