@@ -29,6 +29,18 @@ enum Exit {
         Output.error(message)
         return ExitCode.failure
     }
+
+    /// The cluster of the running (or last) session, or exit 1 saying why there is none.
+    static func sessionCluster(of config: DevLoopConfig) async throws -> ClusterConnection {
+        let connection: ClusterConnection?
+        do {
+            connection = try await SessionCluster.connect(root: config.root)
+        } catch {
+            throw failure("\(error)")
+        }
+        guard let connection else { throw failure("no cluster: the embedded kubesim runs only during `devloop up`") }
+        return connection
+    }
 }
 
 enum Output {

@@ -31,15 +31,7 @@ struct LogsCommand: AsyncParsableCommand {
             sinceDuration = parsed
         }
         if let tail, tail < 0 { throw Exit.badInput("--tail must not be negative") }
-        let connection: ClusterConnection?
-        do {
-            connection = try await SessionCluster.connect(root: config.root)
-        } catch {
-            throw Exit.failure("\(error)")
-        }
-        guard let connection else {
-            throw Exit.failure("no cluster: the embedded kubesim runs only during `devloop up`")
-        }
+        let connection = try await Exit.sessionCluster(of: config)
         let streamer = PodLogStreamer(
             client: connection.client, namespace: config.namespace, selector: config.pod.labelSelector,
             options: LogStreamOptions(since: sinceDuration, tail: tail, timestamps: timestamps, follow: !noFollow))

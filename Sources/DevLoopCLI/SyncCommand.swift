@@ -16,15 +16,7 @@ struct SyncCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
-        let connection: ClusterConnection?
-        do {
-            connection = try await SessionCluster.connect(root: config.root)
-        } catch {
-            throw Exit.failure("\(error)")
-        }
-        guard let connection else {
-            throw Exit.failure("no cluster: the embedded kubesim runs only during `devloop up`")
-        }
+        let connection = try await Exit.sessionCluster(of: config)
         let tracker = PodTracker(
             client: connection.client, namespace: config.namespace, selector: config.pod.labelSelector,
             container: config.pod.container)

@@ -149,4 +149,32 @@ import Testing
         }
         await cluster.stop()
     }
+
+    /// A context that exists but fails is an error in doctor's words, never a fallback to kubesim.
+    @Test func aFailingContextIsAnErrorNotAFallback() async throws {
+        let project = try FixtureProject()
+        defer { project.remove() }
+        let kubeconfig = project.root + "/broken-kubeconfig"
+        try """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: gone
+          cluster: {server: "https://127.0.0.1:\(freePort())", insecure-skip-tls-verify: true}
+        users:
+        - name: someone
+          user: {token: not-a-secret}
+        contexts:
+        - name: gone
+          context: {cluster: gone, user: someone}
+        current-context: gone
+        """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+        let up = try DevLoopProcess.run(
+            ["up", "--config", project.config], directory: project.root, kubeconfig: kubeconfig)
+        #expect(up.status == 1, "\(up.output)")
+        #expect(up.output.contains("context \"gone\""), "\(up.output)")
+        #expect(up.output.contains("[FAIL] reach the API server"), "\(up.output)")
+        #expect(!up.output.contains("not-a-secret"))
+        #expect(!FileManager.default.fileExists(atPath: project.root + "/.devloop/kubesim"), "fell back to kubesim")
+    }
 }

@@ -13,7 +13,8 @@ struct FixtureProject {
     var app: String { dir.path + "/app" }
     var hostPath: String { dir.path + "/node/app" }
 
-    init(namespace: String = "fixture-dev", extraConfig: String = "") throws {
+    /// `emptyDir`: the pod's /app is its own (exec+tar only), so a replacement pod starts empty.
+    init(namespace: String = "fixture-dev", extraConfig: String = "", emptyDir: Bool = false) throws {
         dir = TempDir("devloop-e2e")
         port = freePort()
         self.namespace = namespace
@@ -21,7 +22,7 @@ struct FixtureProject {
         _ = dir.sub("k8s")
         _ = dir.sub("node/app")
         try write("app/index.html", "hello v1\n")
-        try write("k8s/app.yaml", Self.deployment(hostPath: hostPath))
+        try write("k8s/app.yaml", Self.deployment(hostPath: emptyDir ? nil : hostPath))
         try write(
             "devloop.yaml",
             """
@@ -48,35 +49,37 @@ struct FixtureProject {
 
     func remove() { dir.remove() }
 
-    static func deployment(hostPath: String) -> String {
-        """
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata:
-          name: fixture
-        spec:
-          replicas: 1
-          selector:
-            matchLabels: {app: fixture, devloop.dev/role: dev}
-          template:
+    static func deployment(hostPath: String?) -> String {
+        let volume = hostPath.map { "hostPath: {path: \($0), type: DirectoryOrCreate}" } ?? "emptyDir: {}"
+        return
+            """
+            apiVersion: apps/v1
+            kind: Deployment
             metadata:
-              labels: {app: fixture, devloop.dev/role: dev}
+              name: fixture
             spec:
-              terminationGracePeriodSeconds: 1
-              containers:
-              - name: app
-                image: busybox
-                command: ["busybox", "httpd", "-f", "-p", "5000", "-h", "/app"]
-                ports:
-                - {name: http, containerPort: 5000}
-                readinessProbe:
-                  httpGet: {path: /, port: 5000}
-                  periodSeconds: 1
-                volumeMounts:
-                - {name: src, mountPath: /app}
-              volumes:
-              - name: src
-                hostPath: {path: \(hostPath), type: DirectoryOrCreate}
-        """
+              replicas: 1
+              selector:
+                matchLabels: {app: fixture, devloop.dev/role: dev}
+              template:
+                metadata:
+                  labels: {app: fixture, devloop.dev/role: dev}
+                spec:
+                  terminationGracePeriodSeconds: 1
+                  containers:
+                  - name: app
+                    image: busybox
+                    command: ["busybox", "httpd", "-f", "-p", "5000", "-h", "/app"]
+                    ports:
+                    - {name: http, containerPort: 5000}
+                    readinessProbe:
+                      httpGet: {path: /, port: 5000}
+                      periodSeconds: 1
+                    volumeMounts:
+                    - {name: src, mountPath: /app}
+                  volumes:
+                  - name: src
+                    \(volume)
+            """
     }
 }
