@@ -55,7 +55,8 @@ import Testing
 
                 """
                     + FixtureProject.deployment(hostPath: nil).replacingOccurrences(
-                        of: "name: fixture\n", with: "name: fixture\n  namespace: tracked\n"))
+                        of: "name: fixture\n", with: "name: fixture\n  namespace: tracked\n"
+                    ).replacingOccurrences(of: "httpGet: {path: /, port: 5000}", with: "tcpSocket: {port: 5000}"))
             let first = try await waiting.value
             #expect(first.namespace == "tracked")
             #expect(first.container == "app")
