@@ -51,7 +51,8 @@ var targets: [Target] = [
     ),
     .executableTarget(
         name: "DevLoopCLI",
-        dependencies: ["DevLoop", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        // KubeSim: `up` starts the embedded cluster in-process when no kubeconfig context exists.
+        dependencies: ["DevLoop", "KubeSim", .product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
     .executableTarget(
         name: "DevLoopBench",

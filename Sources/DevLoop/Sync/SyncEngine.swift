@@ -22,6 +22,9 @@ public actor SyncEngine {
     public private(set) var lastError: String?
     /// How many batches failed (each followed by a reconcile).
     public private(set) var failures = 0
+    /// What each batch did, for the session's status line (bounded: a slow reader loses the oldest).
+    public nonisolated let events: AsyncStream<SyncEvent>
+    private nonisolated let announce: AsyncStream<SyncEvent>.Continuation
 
     public init(options: SyncOptions, transport: any SyncTransport, logger: Logger = Logger(label: "devloop.sync")) {
         self.options = options
@@ -29,6 +32,7 @@ public actor SyncEngine {
         self.logger = logger
         self.planner = SyncPlanner(
             root: options.source, rules: IgnoreRules(root: options.source, excludes: options.excludes), logger: logger)
+        (events, announce) = AsyncStream.makeStream(of: SyncEvent.self, bufferingPolicy: .bufferingNewest(256))
     }
 
     /// Starts watching, then brings the destination in line (events during that are kept and
@@ -80,9 +84,29 @@ public actor SyncEngine {
         loop = nil
         for waiter in waiters { waiter.continuation.resume() }
         waiters = []
+        announce.finish()
+    }
+
+    /// One full reconcile now (a replaced pod, `devloop sync`), announced as `reconciled`.
+    @discardableResult
+    public func resync() async throws -> SyncBatch {
+        do {
+            return try await reconcile()
+        } catch {
+            fail(error)
+            needsReconcile = true
+            throw error
+        }
+    }
+
+    /// What a reconcile would ship now, without shipping it: `devloop sync --verify`.
+    public func differences() async throws -> [SyncOperation] {
+        let reconciler = Reconciler(root: options.source, rules: planner.rules, podOwnedPaths: options.podOwnedPaths)
+        return try await reconciler.plan(transport: transport).0.operations
     }
 
     private func reconcile() async throws -> SyncBatch {
+        let started = ContinuousClock.now
         let reconciler = Reconciler(
             root: options.source, rules: planner.rules, podOwnedPaths: options.podOwnedPaths)
         let (batch, index) = try await reconciler.plan(transport: transport)
@@ -90,6 +114,7 @@ public actor SyncEngine {
         try await transport.apply(batch)
         needsReconcile = false
         lastError = nil
+        announce.yield(.reconciled(SyncReport(batch, root: options.source, since: started)))
         return batch
     }
 
@@ -103,12 +128,14 @@ public actor SyncEngine {
                 fail(error)
             }
         } else if !changes.isEmpty {
+            let started = ContinuousClock.now
             let batch = planner.plan(changes)
             if tracing { trace.append("changes \(changes)\nops \(batch.operations)") }
             if !batch.isEmpty {
                 do {
                     let skipped = try await transport.apply(batch)
                     for path in skipped { planner.index.remove(path) }
+                    announce.yield(.shipped(SyncReport(batch, root: options.source, since: started)))
                 } catch {
                     // Stopped meanwhile: the destination is compared again at the next start.
                     if Task.isCancelled { return }
@@ -125,6 +152,7 @@ public actor SyncEngine {
     private func fail(_ error: any Error) {
         failures += 1
         lastError = "\(error)"
+        announce.yield(.failed("\(error)"))
         logger.error("sync to \(transport.name) failed: \(error)")
     }
 

@@ -1,0 +1,135 @@
+import Foundation
+
+/// The parts of a pod devloop acts on, decoded from the API's JSON.
+public struct Pod: Sendable, Equatable {
+    public struct Container: Sendable, Equatable {
+        public var name: String
+        /// Declared container ports: number, and name when it has one.
+        public var ports: [(name: String?, number: UInt16)]
+
+        public static func == (a: Container, b: Container) -> Bool {
+            a.name == b.name && a.ports.map(\.number) == b.ports.map(\.number)
+                && a.ports.map(\.name) == b.ports.map(\.name)
+        }
+    }
+
+    public enum ContainerState: Sendable, Equatable {
+        case waiting(reason: String?)
+        case running
+        case terminated(exitCode: Int, reason: String?)
+        case unknown
+    }
+
+    public struct ContainerStatus: Sendable, Equatable {
+        public var name: String
+        public var ready: Bool
+        public var restartCount: Int
+        public var state: ContainerState
+    }
+
+    public var namespace: String
+    public var name: String
+    public var uid: String
+    public var phase: String
+    public var nodeName: String?
+    public var scheduled: Bool
+    public var ready: Bool
+    public var deletionTimestamp: String?
+    public var creationTimestamp: String
+    public var defaultContainerAnnotation: String?
+    public var containers: [Container]
+    public var containerStatuses: [ContainerStatus]
+
+    /// Fails when the object lacks what every pod has (name, uid).
+    public init(json: JSONValue) throws {
+        guard let name = json[path: "metadata", "name"]?.string, let uid = json[path: "metadata", "uid"]?.string else {
+            throw KubeClientError.protocolViolation("a pod object without metadata.name or metadata.uid")
+        }
+        self.name = name
+        self.uid = uid
+        namespace = json[path: "metadata", "namespace"]?.string ?? ""
+        phase = json[path: "status", "phase"]?.string ?? "Pending"
+        nodeName = json[path: "spec", "nodeName"]?.string
+        deletionTimestamp = json[path: "metadata", "deletionTimestamp"]?.string
+        creationTimestamp = json[path: "metadata", "creationTimestamp"]?.string ?? ""
+        defaultContainerAnnotation =
+            json[path: "metadata", "annotations", "kubectl.kubernetes.io/default-container"]?.string
+        let conditions = json[path: "status", "conditions"]?.array ?? []
+        func condition(_ type: String) -> Bool {
+            conditions.contains { $0["type"]?.string == type && $0["status"]?.string == "True" }
+        }
+        ready = condition("Ready")
+        scheduled = condition("PodScheduled") || nodeName != nil
+        containers = (json[path: "spec", "containers"]?.array ?? []).map { container in
+            Container(
+                name: container["name"]?.string ?? "",
+                ports: (container["ports"]?.array ?? []).compactMap { port in
+                    guard let number = port["containerPort"]?.int, let value = UInt16(exactly: number) else {
+                        return nil
+                    }
+                    return (port["name"]?.string, value)
+                })
+        }
+        containerStatuses = (json[path: "status", "containerStatuses"]?.array ?? []).map { status in
+            let state: ContainerState
+            if let waiting = status[path: "state", "waiting"] {
+                state = .waiting(reason: waiting["reason"]?.string)
+            } else if status[path: "state", "running"] != nil {
+                state = .running
+            } else if let terminated = status[path: "state", "terminated"] {
+                state = .terminated(exitCode: terminated["exitCode"]?.int ?? -1, reason: terminated["reason"]?.string)
+            } else {
+                state = .unknown
+            }
+            return ContainerStatus(
+                name: status["name"]?.string ?? "", ready: status["ready"]?.bool ?? false,
+                restartCount: status["restartCount"]?.int ?? 0, state: state)
+        }
+    }
+
+    /// Ready and not being deleted: the only pod a consumer may act on.
+    public var isServing: Bool { ready && deletionTimestamp == nil && phase == "Running" }
+
+    /// The container devloop works with: the named one, else the default-container annotation, else the first.
+    public func containerName(_ requested: String?) -> String? {
+        requested ?? defaultContainerAnnotation ?? containers.first?.name
+    }
+
+    public func target(container: String?) -> PodTarget {
+        PodTarget(namespace: namespace, name: name, uid: uid, container: containerName(container))
+    }
+
+    /// A port reference resolved against the container's declared ports (a name must be declared).
+    public func port(_ reference: PortReference, container: String?) -> UInt16? {
+        switch reference {
+        case .number(let number): return number
+        case .name(let wanted):
+            let chosen = containerName(container)
+            return containers.first { $0.name == chosen }?.ports.first { $0.name == wanted }?.number
+        }
+    }
+
+    public func status(of container: String?) -> ContainerStatus? {
+        let chosen = containerName(container)
+        return containerStatuses.first { $0.name == chosen }
+    }
+
+    /// What a user waiting for this pod is waiting for, in a few words.
+    public var waitingFor: String {
+        if deletionTimestamp != nil { return "pod \(name) is terminating" }
+        if !scheduled { return "pod \(name) to be scheduled" }
+        for status in containerStatuses {
+            switch status.state {
+            case .waiting(let reason):
+                return "container \(status.name) to start" + (reason.map { " (\($0))" } ?? "")
+            case .terminated(let code, let reason):
+                return "container \(status.name) to restart (exited \(code)\(reason.map { ", \($0)" } ?? ""))"
+            case .running where !status.ready:
+                return "container \(status.name) to become ready (building/starting the server)"
+            default: continue
+            }
+        }
+        if containerStatuses.isEmpty { return "pod \(name) to start its containers" }
+        return ready ? "nothing: pod \(name) is ready" : "pod \(name) to become ready"
+    }
+}

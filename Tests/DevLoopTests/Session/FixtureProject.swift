@@ -1,0 +1,85 @@
+import Foundation
+
+/// A throwaway project devloop develops in the end-to-end tests: a static site served by busybox httpd
+/// from a hostPath volume (so edits show on the next request with no restart), its dev Deployment and
+/// its devloop.yaml with a free local port.
+struct FixtureProject {
+    let dir: TempDir
+    let port: UInt16
+    let namespace: String
+
+    var root: String { dir.path }
+    var config: String { dir.path + "/devloop.yaml" }
+    var app: String { dir.path + "/app" }
+    var hostPath: String { dir.path + "/node/app" }
+
+    /// `emptyDir`: the pod's /app is its own (exec+tar only), so a replacement pod starts empty.
+    init(namespace: String = "fixture-dev", extraConfig: String = "", emptyDir: Bool = false) throws {
+        dir = TempDir("devloop-e2e")
+        port = freePort()
+        self.namespace = namespace
+        _ = dir.sub("app")
+        _ = dir.sub("k8s")
+        _ = dir.sub("node/app")
+        try write("app/index.html", "hello v1\n")
+        try write("k8s/app.yaml", Self.deployment(hostPath: emptyDir ? nil : hostPath))
+        try write(
+            "devloop.yaml",
+            """
+            namespace: \(namespace)
+            manifests: [k8s]
+            pod:
+              selector: {app: fixture, devloop.dev/role: dev}
+              container: app
+              readyTimeout: 60s
+            sync:
+              - from: app
+                to: /app
+                hostPath: \(hostPath)
+            forwards:
+              - local: \(port)
+                remote: http
+            \(extraConfig)
+            """)
+    }
+
+    func write(_ path: String, _ text: String) throws {
+        try text.write(toFile: dir.path + "/" + path, atomically: true, encoding: .utf8)
+    }
+
+    func remove() { dir.remove() }
+
+    static func deployment(hostPath: String?) -> String {
+        let volume = hostPath.map { "hostPath: {path: \($0), type: DirectoryOrCreate}" } ?? "emptyDir: {}"
+        return
+            """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: fixture
+            spec:
+              replicas: 1
+              selector:
+                matchLabels: {app: fixture, devloop.dev/role: dev}
+              template:
+                metadata:
+                  labels: {app: fixture, devloop.dev/role: dev}
+                spec:
+                  terminationGracePeriodSeconds: 1
+                  containers:
+                  - name: app
+                    image: busybox
+                    command: ["busybox", "httpd", "-f", "-p", "5000", "-h", "/app"]
+                    ports:
+                    - {name: http, containerPort: 5000}
+                    readinessProbe:
+                      httpGet: {path: /, port: 5000}
+                      periodSeconds: 1
+                    volumeMounts:
+                    - {name: src, mountPath: /app}
+                  volumes:
+                  - name: src
+                    \(volume)
+            """
+    }
+}
