@@ -34,8 +34,8 @@ struct LogsCommand: AsyncParsableCommand {
         let connection = try await Exit.sessionCluster(of: config)
         let streamer = PodLogStreamer(
             client: connection.client, namespace: config.namespace, selector: config.pod.labelSelector,
-            options: LogStreamOptions(since: sinceDuration, tail: tail, timestamps: timestamps, follow: !noFollow))
-        let formatter = LogFormatter(colour: StatusPrinter.wantsColour, timestamps: timestamps)
+            options: PodLogOptions(since: sinceDuration, tail: tail, timestamps: timestamps, follow: !noFollow))
+        let formatter = LogRecordFormatter(colour: StatusPrinter.wantsColour, timestamps: timestamps)
         let signals = SignalWaiter(SIGINT, SIGTERM)
         let reading = Task {
             for try await record in streamer.records() { Output.line(formatter.format(record)) }

@@ -67,7 +67,7 @@ struct StatusPrinter {
     }
 
     func print(_ events: AsyncStream<SessionEvent>) async {
-        let logs = LogFormatter(colour: colour)
+        let logs = LogRecordFormatter(colour: colour)
         for await event in events {
             switch event {
             case .log(let record): Output.line(logs.format(record))

@@ -69,9 +69,9 @@ public final class DevSession: Sendable {
         }
     }
 
-    private func runConnected(_ client: KubeClient, objects: [JSONValue], state: StateRecorder) async throws {
+    private func runConnected(_ client: KubeClient, objects: DevManifests, state: StateRecorder) async throws {
         let namespace = try await DevNamespace.ensure(client: client, name: config.namespace)
-        emit(.namespace(name: namespace.name, created: namespace.createdByDevloop))
+        emit(.namespace(name: namespace.name, created: namespace.created))
         emit(.applied(try await ManifestApplier(client: client).apply(objects, into: namespace)))
         let tracker = PodTracker(
             client: client, namespace: namespace.name, selector: config.pod.labelSelector,

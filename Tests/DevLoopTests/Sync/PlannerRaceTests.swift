@@ -94,8 +94,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: source + "/p", withIntermediateDirectories: true)
         let (batches, received) = AsyncStream.makeStream(of: WatchBatch.self)
         let watcher = try TreeWatcher(root: source) { received.yield($0) }
-        try watcher.start()
-        defer { watcher.stop() }
+        try await watcher.start()
         watcher.readGate.withLock {
             mkdir(source + "/q", 0o755)
             rename(source + "/d107/n201", source + "/q/d2")
@@ -108,6 +107,7 @@ import Testing
             changes += batch.changes
             if batch.barriers.contains(where: { $0 >= token }) { break }
         }
+        await watcher.stop()
         #expect(!changes.isEmpty)
         for change in changes {
             if case .renamed(let from, let to) = change {

@@ -34,7 +34,7 @@ extension KubeClient {
             let (tls, headers) = try await authenticated(contentType: nil)
             var upgradeHeaders = headers
             upgradeHeaders["Accept"] = nil
-            let target = url(path, [])
+            let target = try url(path, [])
             let outcome = try await Self.upgradeSPDY(
                 url: target, tls: tls, headers: upgradeHeaders, tunnelled: tunnelled, logger: logger)
             switch outcome {
