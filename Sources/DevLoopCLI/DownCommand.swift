@@ -62,12 +62,14 @@ struct DownCommand: AsyncParsableCommand {
 
     /// Deletes the namespace when it is a dev namespace, and waits (bounded) until it is gone.
     static func deleteNamespace(_ name: String, client: KubeClient) async throws {
-        guard try await DevNamespace.verify(client: client, name: name) != nil else {
+        do {
+            _ = try await DevNamespace.verify(client: client, name: name)
+            try await client.delete("/api/v1/namespaces/\(name)")
+        } catch DevNamespaceError.notFound {
             Output.line("namespace \(name) does not exist")
             return
-        }
-        do {
-            try await client.delete("/api/v1/namespaces/\(name)")
+        } catch DevNamespaceError.terminating {
+            // Already going: wait for it below.
         } catch let error as KubeClientError where error.statusCode == 404 {
             return
         }

@@ -37,10 +37,7 @@ import Testing
     }
 
     /// 200 sequential requests while the server process is killed, then the pod deleted: none fails.
-    /// Needs helper G's PortForwardSession (connections wait for a ready server); the stand-in in
-    /// PendingStandIns.swift fails the requests that arrive while the server is down.
-    @Test(.disabled("needs helper G's PortForwardSession; fails on the stand-in forward"))
-    func noRequestFailsWhileTheServerCrashesAndThePodIsReplaced() async throws {
+    @Test func noRequestFailsWhileTheServerCrashesAndThePodIsReplaced() async throws {
         let project = try FixtureProject()
         defer { project.remove() }
         let cluster = try await KubeSimFixture.start()
