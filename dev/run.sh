@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# The main job: installs what the build needs, then runs the web app on 127.0.0.1:${PORT:-5000}.
+# The main job: installs what the build needs, builds devloop, then runs `devloop up` for the shipped
+# web app (dev/devloop.yaml). Without a kubeconfig context it starts its embedded kubesim; the first
+# build inside the dev pod compiles the web app's dependencies (minutes), then edits show on the next
+# refresh of http://localhost:8080. Ctrl-C stops everything. Arguments go to `devloop up` (`--sim`).
+# The web app alone, without Kubernetes: `swift run WebApp` (127.0.0.1:5000, MIGRATE_ON_START=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEVLOOP_SETUP_PYTHON=0 ./dev/setup.sh
-# Local defaults: loopback only, and a ready schema on first start (both overridable).
-HOST=${HOST:-127.0.0.1} MIGRATE_ON_START=${MIGRATE_ON_START:-1} swift run WebApp "$@"
+DEVLOOP_WITHOUT_WEBAPP=1 swift build --product devloop
+exec .build/debug/devloop up "$@"
