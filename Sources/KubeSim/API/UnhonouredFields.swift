@@ -38,7 +38,9 @@ enum UnhonouredFields {
         }
         for (index, volume) in (spec["volumes"]?.arrayValue ?? []).enumerated() {
             let kinds = (volume.objectValue ?? [:]).keys.filter { $0 != "name" }
-            let supported = ["emptyDir", "hostPath", "configMap", "secret", "projected", "downwardAPI", "persistentVolumeClaim"]
+            let supported = [
+                "emptyDir", "hostPath", "configMap", "secret", "projected", "downwardAPI", "persistentVolumeClaim",
+            ]
             for kind in kinds where !supported.contains(kind) {
                 warnings.append(
                     "\(path).volumes[\(index)].\(kind): not supported by kubesim, mounted as an empty folder")

@@ -14,21 +14,30 @@ struct ConfigLoaderTests {
         #expect(config.root == project.root)
         #expect(config.namespace == "webapp-dev")
         #expect(config.manifests == [project.path("dev/k8s")])
-        #expect(config.pod.selector == ["app.kubernetes.io/name": "webapp", "devloop.dev/role": "dev"])
-        #expect(config.pod.labelSelector == "app.kubernetes.io/name=webapp,devloop.dev/role=dev")
-        #expect(config.pod.container == "app")
-        #expect(config.pod.readyTimeout == .seconds(600))
+        #expect(config.pod.selector == ["devloop.dev/pod": "webapp"])
+        #expect(config.pod.labelSelector == "devloop.dev/pod=webapp")
+        #expect(config.pod.container == "webapp")
+        #expect(config.pod.readyTimeout == .seconds(1800))
         #expect(
             config.sync == [
                 SyncMapping(
                     local: project.root, remote: "/app", hostPath: "/var/lib/devloop/webapp/app",
-                    excludes: [".build/", ".devloop/"], podOwned: [".build/"])
+                    excludes: [".build/", ".build-*/", ".devloop/", ".git/"], podOwned: [".build/"])
             ])
         #expect(
             config.restart
                 == RestartPolicy(
-                    paths: ["*.swift", "/Package.swift"], build: "swift build --product WebApp",
-                    run: ".build/debug/WebApp"))
+                    paths: ["*.swift", "/Package.swift"],
+                    build: "swift build --product WebApp --scratch-path /app/.build",
+                    run: "exec /app/.build/debug/WebApp"))
+        // The config and the dev deployment it applies agree: the selector picks the pod template,
+        // the container exists, and the restart runs what the supervisor runs at start.
+        let manifest = try String(contentsOfFile: RepositoryFiles.path("dev/k8s/webapp-dev.yaml"), encoding: .utf8)
+        #expect(manifest.contains("devloop.dev/pod: webapp"))
+        #expect(manifest.contains("- name: webapp"))
+        #expect(manifest.contains("value: \(config.restart?.build ?? "")"))
+        #expect(manifest.contains("value: \(config.restart?.run ?? "")"))
+        #expect(manifest.contains("path: /var/lib/devloop/webapp/app"))
         #expect(config.forwards == [ForwardSpec(address: "127.0.0.1", localPort: 8080, remotePort: .number(5000))])
         #expect(config.transport == .auto)
     }
