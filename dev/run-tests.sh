@@ -16,14 +16,17 @@ groups=(
     "webapp|--filter WebAppTests"
     "kubesim-api|--filter $api"
     "kubesim-runtime|--filter KubeSimTests --skip $api"
-    "devloop|--filter DevLoopTests --skip WebAppInPodTests --skip CooperativeThreadTests"
+    # One suite at a time: side by side, suites whose tests block the cooperative threads (blocking
+    # reads, waits on child processes) starve the in-process kubesim and HTTP servers of the others,
+    # and their time bounds fail (a 0.6 s suite took 59 s) — see issue 8.
+    "devloop|--filter DevLoopTests --skip WebAppInPodTests --skip CooperativeThreadTests --no-parallel"
     # Measures how late a cooperative-pool heartbeat wakes during big syncs: alone, since other
     # suites' own blocking calls would be measured too.
     "cooperative-threads|--filter CooperativeThreadTests"
     "webapp-in-pod|--filter WebAppInPodTests"
 )
 # The shipped web app built inside a kubesim pod: a cold first build of its dependencies takes minutes.
-declare -A group_timeout=([webapp-in-pod]=3000)
+declare -A group_timeout=([webapp-in-pod]=3000 [devloop]=2400)
 # The bundle `swift build --build-tests` made, run as `swift test --skip-build` runs it (Swift Testing
 # only), but without SwiftPM's lock: it is named after the .build path, which every clone mounted at
 # the same place shares, so waiting for another build would count against the timeout.
