@@ -88,13 +88,13 @@ import Testing
         let up = try DevLoopProcess(["up", "--config", project.config, "--sim"], directory: project.root)
         try await up.waitForLine("the forward") { $0.contains("forwarding http://127.0.0.1:\(project.port)") }
         let url = "http://127.0.0.1:\(project.port)/index.html"
-        let profile = project.dir.sub("chromium")
-
-        let before = try Self.chromium(url, profile: profile)
+        // A profile per load, as a hard reload: busybox httpd sends Last-Modified without Cache-Control,
+        // so a second load in the same profile may be answered from Chromium's heuristic cache.
+        let before = try Self.chromium(url, profile: project.dir.sub("chromium-1"))
         #expect(before.contains(#"<p id="greeting">hello v1</p>"#), "\(before.suffix(2000))")
         try project.write("app/index.html", Self.page("hello v2"))
         let status = try await up.waitForLine("the status line of the edit") { $0.contains("index.html: synced in") }
-        let after = try Self.chromium(url, profile: profile)
+        let after = try Self.chromium(url, profile: project.dir.sub("chromium-2"))
         #expect(after.contains(#"<p id="greeting">hello v2</p>"#), "\(after.suffix(2000))")
         print("devloop's status line for the edit: \(status)")
 
