@@ -67,6 +67,10 @@ import Testing
             #expect(plain.status == 0, "\(plain.output)")
             #expect(plain.output.contains("\(second) | booted"), "\(plain.output)")
             #expect(!plain.output.contains("\u{1B}["), "colour despite NO_COLOR")
+            // https://no-color.org: an empty NO_COLOR does not count.
+            let empty = try Self.inTerminal(
+                ["logs", "--config", project.config, "--no-follow"], project, kubeconfig, noColour: "")
+            #expect(empty.output.contains("\(second)\u{1B}[0m | booted"), "no colour with NO_COLOR=\"\"")
 
             up.signal(SIGTERM)
             #expect(up.exitStatus() == 0, "\(up.output)")
