@@ -63,7 +63,8 @@ struct StatusPrinter {
     var colour: Bool
 
     static var wantsColour: Bool {
-        isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        LogRecordFormatter.wantsColour(
+            isTerminal: isatty(STDOUT_FILENO) == 1, environment: ProcessInfo.processInfo.environment)
     }
 
     func print(_ events: AsyncStream<SessionEvent>) async {

@@ -20,15 +20,21 @@ final class DevLoopProcess: @unchecked Sendable {
     private var ended = false
     private let exited = DispatchSemaphore(value: 0)
 
-    /// `environment` replaces HOME and KUBECONFIG (a test never sees the machine's kubeconfig).
-    init(_ arguments: [String], directory: String, kubeconfig: String? = nil) throws {
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+    /// HOME and KUBECONFIG are replaced (a test never sees the machine's kubeconfig); NO_COLOR is set
+    /// unless `environment` says otherwise (a nil value removes a variable). `executable` runs another
+    /// program the same way (a browser, or `script` to give devloop a terminal).
+    init(
+        _ arguments: [String], directory: String, kubeconfig: String? = nil,
+        environment overrides: [String: String?] = [:], executable: String = DevLoopProcess.binary
+    ) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = directory
         environment["KUBECONFIG"] = kubeconfig
         environment["NO_COLOR"] = "1"
+        for (name, value) in overrides { environment[name] = value }
         process.environment = environment
         let output = Pipe()
         process.standardOutput = output
@@ -118,9 +124,12 @@ final class DevLoopProcess: @unchecked Sendable {
 
     /// Runs devloop to the end (a command such as `down` or `status`): status and output.
     static func run(
-        _ arguments: [String], directory: String, kubeconfig: String? = nil, timeout: Duration = .seconds(90)
+        _ arguments: [String], directory: String, kubeconfig: String? = nil,
+        environment: [String: String?] = [:], executable: String = DevLoopProcess.binary,
+        timeout: Duration = .seconds(90)
     ) throws -> (status: Int32?, output: String) {
-        let process = try DevLoopProcess(arguments, directory: directory, kubeconfig: kubeconfig)
+        let process = try DevLoopProcess(
+            arguments, directory: directory, kubeconfig: kubeconfig, environment: environment, executable: executable)
         let status = process.exitStatus(within: timeout)
         process.waitForEnd()
         return (status, process.output)

@@ -14,15 +14,19 @@ struct FixtureProject {
     var hostPath: String { dir.path + "/node/app" }
 
     /// `emptyDir`: the pod's /app is its own (exec+tar only), so a replacement pod starts empty.
-    init(namespace: String = "fixture-dev", extraConfig: String = "", emptyDir: Bool = false) throws {
+    /// `command`: the container's command (JSON), busybox httpd serving /app by default.
+    init(
+        namespace: String = "fixture-dev", extraConfig: String = "", emptyDir: Bool = false,
+        index: String = "hello v1\n", command: String = defaultCommand
+    ) throws {
         dir = TempDir("devloop-e2e")
         port = freePort()
         self.namespace = namespace
         _ = dir.sub("app")
         _ = dir.sub("k8s")
         _ = dir.sub("node/app")
-        try write("app/index.html", "hello v1\n")
-        try write("k8s/app.yaml", Self.deployment(hostPath: emptyDir ? nil : hostPath))
+        try write("app/index.html", index)
+        try write("k8s/app.yaml", Self.deployment(hostPath: emptyDir ? nil : hostPath, command: command))
         try write(
             "devloop.yaml",
             """
@@ -49,7 +53,9 @@ struct FixtureProject {
 
     func remove() { dir.remove() }
 
-    static func deployment(hostPath: String?) -> String {
+    static let defaultCommand = #"["busybox", "httpd", "-f", "-p", "5000", "-h", "/app"]"#
+
+    static func deployment(hostPath: String?, command: String = defaultCommand) -> String {
         let volume = hostPath.map { "hostPath: {path: \($0), type: DirectoryOrCreate}" } ?? "emptyDir: {}"
         return
             """
@@ -69,7 +75,7 @@ struct FixtureProject {
                   containers:
                   - name: app
                     image: busybox
-                    command: ["busybox", "httpd", "-f", "-p", "5000", "-h", "/app"]
+                    command: \(command)
                     ports:
                     - {name: http, containerPort: 5000}
                     readinessProbe:
