@@ -72,6 +72,13 @@ import Testing
                 #expect(refused.stderr.contains(".spec.bogus: field not declared in schema"), "\(refused.stderr)")
             }
             #expect(try await !exists(cluster, "ssa"))
+            let container = try await cluster.apply(
+                Self.deployment("ssa").replacingOccurrences(of: "name: app,", with: "name: app, colour: blue,"),
+                ["--server-side"])
+            #expect(
+                container.stderr.contains(
+                    #".spec.template.spec.containers[name="app"].colour: field not declared in schema"#),
+                "\(container.stderr)")
             let applied = try await cluster.apply(Self.deployment("ssa"), ["--server-side"])
             #expect(applied.status == 0 && !applied.stderr.contains("unknown field"), "\(applied.stderr)")
         }

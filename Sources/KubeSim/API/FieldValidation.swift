@@ -27,6 +27,9 @@ enum FieldValidation {
     struct Result: Sendable {
         var unknown: [String]
         var known: JSON
+        /// The same fields as structured-merge-diff names them for server-side apply: items of a list
+        /// keyed by name as `containers[name="app"]`.
+        var unknownInApplyForm: [String] = []
     }
 
     static func unknownFields(in object: JSON, resource: ResourceType) -> [String] {
@@ -40,9 +43,9 @@ enum FieldValidation {
         guard let name = OpenAPISchemas.schemaName(resource), let schema = OpenAPISchemas.all[name] else {
             return Result(unknown: [], known: object)
         }
-        var found: [String] = []
-        let known = walk(object, schema: schema, path: "", patch: patch, found: &found, depth: 0)
-        return Result(unknown: found, known: known)
+        var found = Result(unknown: [], known: .null)
+        found.known = walk(object, schema: schema, path: ("", ""), patch: patch, found: &found, depth: 0)
+        return found
     }
 
     /// The answer to a create, replace or merge patch under `Strict`, as kube-apiserver words it.
@@ -58,7 +61,7 @@ enum FieldValidation {
     /// configuration, so kube-apiserver refuses it whatever `fieldValidation` says.
     static func applyError(_ unknown: [String], resource: ResourceType, namespace: String?, name: String) -> APIError {
         let object = "\(namespace ?? "")/\(name); \(resource.apiVersion), Kind=\(resource.kind)"
-        let fields = unknown.map { ".\($0): field not declared in schema" }.joined(separator: "\n")
+        let fields = unknown.map { "\($0): field not declared in schema" }.joined(separator: "\n")
         return APIError.badRequest("failed to create typed patch object (\(object)): \(fields)")
     }
 
@@ -66,7 +69,8 @@ enum FieldValidation {
     static func warning(_ field: String) -> String { "unknown field \"\(field)\"" }
 
     private static func walk(
-        _ value: JSON, schema: JSON, path: String, patch: Bool, found: inout [String], depth: Int
+        _ value: JSON, schema: JSON, path: (plain: String, apply: String), patch: Bool, found: inout Result,
+        depth: Int
     ) -> JSON {
         guard depth < 64, let schema = resolved(schema) else { return value }
         if schema["x-kubernetes-preserve-unknown-fields"]?.boolValue == true { return value }
@@ -77,7 +81,7 @@ enum FieldValidation {
             guard properties != nil || additional?.objectValue != nil else { return value }
             var known: [String: JSON] = [:]
             for key in fields.keys.sorted() {
-                let child = path.isEmpty ? key : "\(path).\(key)"
+                let child = (path.plain.isEmpty ? key : "\(path.plain).\(key)", "\(path.apply).\(key)")
                 let field = fields[key]!
                 if patch && (key.hasPrefix("$") || field.isNull) {
                     known[key] = field
@@ -89,7 +93,8 @@ enum FieldValidation {
                         field, schema: additional, path: child, patch: patch, found: &found, depth: depth + 1
                     )
                 } else if properties != nil {
-                    found.append(child)
+                    found.unknown.append(child.0)
+                    found.unknownInApplyForm.append(child.1)
                 } else {
                     known[key] = field
                 }
@@ -97,15 +102,28 @@ enum FieldValidation {
             return .object(known)
         case .array(let items):
             guard let itemSchema = schema["items"] else { return value }
+            let keys =
+                schema["x-kubernetes-list-type"] == "map" ? schema["x-kubernetes-list-map-keys"]?.arrayValue : nil
             return .array(
                 items.enumerated().map { index, item in
-                    walk(
-                        item, schema: itemSchema, path: "\(path)[\(index)]", patch: patch, found: &found,
-                        depth: depth + 1)
+                    let plain = "\(path.plain)[\(index)]"
+                    let apply = keys.map { path.apply + keyedSegment(item, keys: $0) } ?? "\(path.apply)[\(index)]"
+                    return walk(
+                        item, schema: itemSchema, path: (plain, apply), patch: patch, found: &found, depth: depth + 1)
                 })
         default:
             return value
         }
+    }
+
+    /// `[name="app"]`, `[containerPort=80,protocol="TCP"]`: an item of a keyed list, as
+    /// structured-merge-diff prints it.
+    private static func keyedSegment(_ item: JSON, keys: [JSON]) -> String {
+        let pairs = keys.compactMap(\.stringValue).compactMap { key -> String? in
+            guard let value = item[key] else { return nil }
+            return "\(key)=" + (value.stringValue.map { "\"\($0)\"" } ?? value.compactString)
+        }
+        return "[" + pairs.joined(separator: ",") + "]"
     }
 
     /// A schema with its `$ref` (or single-entry `allOf`) followed.

@@ -27,7 +27,7 @@ extension APIRouter {
         _ config: JSON, _ resource: ResourceType, _ path: ResourcePath, name: String, _ request: HTTPRequest
     ) throws {
         _ = try FieldValidation.Mode(parameter: request.parameter("fieldValidation"))
-        let unknown = FieldValidation.check(config, resource: resource).unknown
+        let unknown = FieldValidation.check(config, resource: resource).unknownInApplyForm
         if !unknown.isEmpty {
             throw FieldValidation.applyError(unknown, resource: resource, namespace: path.namespace, name: name)
         }
