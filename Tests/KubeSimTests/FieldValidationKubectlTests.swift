@@ -141,3 +141,38 @@ import Testing
         }
     }
 }
+
+/// What kubectl cannot send: `Strict` on merge and JSON patches, `Ignore` on a create, and a value of
+/// `fieldValidation` the API does not know, as raw requests.
+@Suite struct FieldValidationAPITests {
+    static let path = "/api/v1/namespaces/default/configmaps"
+    static let message =
+        #"ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "bogus""#
+
+    @Test func strictPatchesIgnoreAndAnUnsupportedValue() async throws {
+        let (server, curl) = try await APISemanticsTests.start("fv-raw")
+        let body = #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"a":"b"},"bogus":1}"#
+        let (refused, status) = try await curl.request("POST", Self.path + "?fieldValidation=Strict", body: body)
+        #expect(refused == 400 && status["reason"] == "BadRequest")
+        #expect(status["message"]?.stringValue == Self.message, "\(status)")
+        let (created, object) = try await curl.request("POST", Self.path + "?fieldValidation=Ignore", body: body)
+        #expect(created == 201 && object["bogus"] == nil && object[path: ["data", "a"]] == "b", "\(object)")
+
+        let merge = try await curl.request(
+            "PATCH", Self.path + "/c?fieldValidation=Strict", body: #"{"bogus":1}"#,
+            contentType: "application/merge-patch+json")
+        #expect(merge.0 == 400 && merge.1["message"]?.stringValue == Self.message, "\(merge.1)")
+        let json = try await curl.request(
+            "PATCH", Self.path + "/c?fieldValidation=Strict", body: #"[{"op":"add","path":"/bogus","value":1}]"#,
+            contentType: "application/json-patch+json")
+        #expect(json.0 == 400 && json.1["message"]?.stringValue == Self.message, "\(json.1)")
+        let (removed, kept) = try await curl.request(
+            "PATCH", Self.path + "/c?fieldValidation=Strict", body: #"{"bogus":null,"data":{"a":"c"}}"#,
+            contentType: "application/merge-patch+json")
+        #expect(removed == 200 && kept[path: ["data", "a"]] == "c", "\(kept)")
+
+        let (unknown, answer) = try await curl.request("POST", Self.path + "?fieldValidation=Loud", body: body)
+        #expect(unknown == 400 && answer["message"]?.stringValue?.contains("Unsupported value: \"Loud\"") == true)
+        await server.stop()
+    }
+}
