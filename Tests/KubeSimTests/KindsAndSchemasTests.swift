@@ -127,6 +127,9 @@ import Testing
             ] {
                 #expect(applied.stdout.contains("\(object) created"), "\(object): \(applied.stdout)")
             }
+            // No false positives against the published schemas, even where only a warning would say so.
+            let warned = try await kubectl.run(["apply", "--validate=warn", "-k", overlay.path])
+            #expect(warned.status == 0 && !warned.stderr.contains("unknown field"), "\(warned.stderr)")
             let nodes = try await kubectl.run(["get", "nodes", "--no-headers"])
             #expect(nodes.stdout.hasPrefix("kubesim   Ready"), "\(nodes.stdout)")
             let accounts = try await kubectl.run(["get", "serviceaccount", "default", "-n", "default", "-o", "name"])
@@ -188,5 +191,28 @@ import Testing
             "spec": ["ports": [["port": 80, "targetPort": "http"]]],
         ]
         #expect(FieldValidation.unknownFields(in: service, resource: .services).isEmpty)
+    }
+
+    @Test func warnAndIgnoreDropTheUnknownFieldsAndKeepDirectives() throws {
+        let patch: JSON = [
+            "spec": [
+                "bogus": 1, "gone": .null, "replicas": 2, "$retainKeys": ["replicas"],
+                "template": [
+                    "spec": ["$setElementOrder/containers": [["name": "a"]], "containers": [["name": "a", "x": 1]]]
+                ],
+            ]
+        ]
+        let result = FieldValidation.check(patch, resource: .deployments, patch: true)
+        #expect(result.unknown == ["spec.bogus", "spec.template.spec.containers[0].x"])
+        #expect(result.known[path: ["spec", "bogus"]] == nil)
+        #expect(result.known[path: ["spec", "replicas"]] == 2)
+        #expect(result.known[path: ["spec", "gone"]] == .null)
+        #expect(result.known[path: ["spec", "$retainKeys"]] != nil)
+        #expect(result.known[path: ["spec", "template", "spec", "containers"]] == [["name": "a"]])
+        let applied = FieldValidation.check(patch, resource: .deployments)
+        #expect(applied.unknown.contains("spec.$retainKeys"))
+        #expect(applied.unknownInApplyForm.contains(".spec.template.spec.containers[name=\"a\"].x"))
+        #expect(throws: APIError.self) { try FieldValidation.Mode(parameter: "Loud") }
+        #expect(try FieldValidation.Mode(parameter: nil) == .warn)
     }
 }

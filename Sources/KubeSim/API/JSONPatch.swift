@@ -100,10 +100,13 @@ enum JSONPatch {
 extension APIService {
     func jsonPatch(
         _ resource: ResourceType, namespace: String?, name: String, operations: JSON, fieldManager: String,
-        dryRun: Bool = false
+        dryRun: Bool = false, keepOnly: (@Sendable (JSON) -> JSON)? = nil
     ) async throws -> JSON {
         try await update(
             resource, namespace: namespace, name: name, fieldManager: fieldManager, keepStatus: true, dryRun: dryRun
-        ) { live in try JSONPatch.apply(operations, to: live) }
+        ) { live in
+            let patched = try JSONPatch.apply(operations, to: live)
+            return keepOnly?(patched) ?? patched
+        }
     }
 }

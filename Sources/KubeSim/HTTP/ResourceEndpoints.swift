@@ -14,11 +14,11 @@ extension APIRouter {
                 if path.legacyWatch || request.flag("watch") { return try await watch(path, request) }
                 return try await list(path, request)
             case .POST:
-                let body = try Self.decodeBody(request)
+                let (body, warnings) = try Self.validated(Self.decodeBody(request), resource, request)
                 let created = try await api.create(
                     resource, namespace: path.namespace, body: body, fieldManager: Self.fieldManager(request),
                     dryRun: request.isDryRun)
-                return .warned(created, resource, status: .created)
+                return .warned(created, resource, status: .created, unknownFields: warnings)
             case .DELETE:
                 return try await deleteCollection(path, request)
             default:
@@ -37,10 +37,11 @@ extension APIRouter {
             let object = try await api.get(resource, namespace: path.namespace, name: name)
             return render([object], path, request, single: true)
         case .PUT:
+            let (body, warnings) = try Self.validated(Self.decodeBody(request), resource, request)
             let replaced = try await api.replace(
-                resource, namespace: path.namespace, name: name, body: try Self.decodeBody(request),
+                resource, namespace: path.namespace, name: name, body: body,
                 fieldManager: Self.fieldManager(request), dryRun: request.isDryRun)
-            return .warned(replaced, resource)
+            return .warned(replaced, resource, unknownFields: warnings)
         case .PATCH:
             return try await patch(path, name, request)
         case .DELETE:
@@ -64,10 +65,11 @@ extension APIRouter {
         case ("status", .GET):
             return .json(try await api.get(resource, namespace: path.namespace, name: name))
         case ("status", .PUT):
-            return .json(
-                try await api.replace(
-                    resource, namespace: path.namespace, name: name, body: try Self.decodeBody(request),
-                    fieldManager: Self.fieldManager(request), subresource: "status", dryRun: request.isDryRun))
+            let (body, warnings) = try Self.validated(Self.decodeBody(request), resource, request)
+            let replaced = try await api.replace(
+                resource, namespace: path.namespace, name: name, body: body,
+                fieldManager: Self.fieldManager(request), subresource: "status", dryRun: request.isDryRun)
+            return .warned(replaced, resource, podSpec: false, unknownFields: warnings)
         case ("status", .PATCH):
             return try await patch(path, name, request, subresource: "status")
         case ("scale", .GET):
@@ -111,23 +113,27 @@ extension APIRouter {
             do { config = try YAMLDocument.parse(text) } catch {
                 throw APIError.badRequest("error decoding YAML: \(error)")
             }
+            try Self.validatedApply(config, resource, path, name: name, request)
             let (object, created) = try await api.apply(
                 resource, namespace: path.namespace, name: name, config: config,
                 fieldManager: request.parameter("fieldManager"), force: request.flag("force"),
                 dryRun: request.isDryRun)
             return .warned(object, resource, status: created ? .created : .ok)
         case "application/merge-patch+json", "application/strategic-merge-patch+json":
+            let strategic = request.contentType.hasPrefix("application/strategic")
+            let (patch, warnings) = try Self.validated(
+                Self.decodeBody(request), resource, request, patch: true)
             let patched = try await api.patch(
-                resource, namespace: path.namespace, name: name, patch: try Self.decodeBody(request),
-                strategic: request.contentType.hasPrefix("application/strategic"),
+                resource, namespace: path.namespace, name: name, patch: patch, strategic: strategic,
                 fieldManager: Self.fieldManager(request), subresource: subresource, dryRun: request.isDryRun)
-            return .warned(patched, resource)
+            return .warned(patched, resource, unknownFields: warnings)
         case "application/json-patch+json":
             let operations = try Self.decodeBody(request)
+            let (warnings, keepOnly) = try await validatedJSONPatch(operations, path, name: name, request)
             let patched = try await api.jsonPatch(
                 resource, namespace: path.namespace, name: name, operations: operations,
-                fieldManager: Self.fieldManager(request), dryRun: request.isDryRun)
-            return .warned(patched, resource)
+                fieldManager: Self.fieldManager(request), dryRun: request.isDryRun, keepOnly: keepOnly)
+            return .warned(patched, resource, unknownFields: warnings)
         default:
             throw APIError.unsupportedMediaType(request.contentType)
         }
@@ -190,10 +196,15 @@ extension HTTPRequest {
 }
 
 extension HTTPResponse {
-    /// The object, with a `Warning` header for each pod-spec field kubesim does not honour.
-    static func warned(_ object: JSON, _ resource: ResourceType, status: HTTPResponseStatus = .ok) -> HTTPResponse {
+    /// The object, with a `Warning` header for each unknown field the body had (`fieldValidation=Warn`)
+    /// and, with `podSpec`, for each pod-spec field kubesim does not honour.
+    static func warned(
+        _ object: JSON, _ resource: ResourceType, status: HTTPResponseStatus = .ok, podSpec: Bool = true,
+        unknownFields: [String] = []
+    ) -> HTTPResponse {
         var response = HTTPResponse.json(object, status: status)
-        for message in UnhonouredFields.warnings(for: object, resource: resource) {
+        let unhonoured = podSpec ? UnhonouredFields.warnings(for: object, resource: resource) : []
+        for message in unknownFields + unhonoured {
             response.headers.add(name: "Warning", value: UnhonouredFields.header(message))
         }
         return response
