@@ -178,8 +178,12 @@ final class ForwardedConnection: @unchecked Sendable {
         }
         var decided: Outcome?
         if !confirmed {
-            if (lost || errorMessage != nil) && replay != nil && !abandoned {
-                decided = .refused(errorMessage ?? "the connection to the pod was lost")
+            // Ended before the first reply byte: refused, lost, or accepted by a server that was
+            // going away (killed, or its pod deleted) and closed without answering. Nothing came
+            // back, so a retry on the next ready server is what the client would want.
+            if replay != nil && !abandoned {
+                decided = .refused(
+                    errorMessage ?? (lost ? "the connection to the pod was lost" : "closed before any reply"))
                 stream = nil
             } else {
                 decided = .ended
