@@ -37,6 +37,8 @@ var targets: [Target] = [
     .target(name: "CCurlShim", dependencies: ["CCurl"]),
     // zlib, for SPDY/3.1 header compression in port-forward (kubesim's server, devloop's client).
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+    // The SPDY/3 header dictionary both ends of a port-forward prime zlib with (client and kubesim).
+    .target(name: "SPDYCompression"),
 
     // The devloop library: one folder per stage (Config, Watch, Sync, Kube, Forward, Logs, Session).
     .target(
@@ -44,6 +46,7 @@ var targets: [Target] = [
         dependencies: [
             "CCurlShim",
             "CZlib",
+            "SPDYCompression",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
@@ -67,6 +70,7 @@ var targets: [Target] = [
         dependencies: nio + [
             "CZlib",
             "CKubeSimSys",
+            "SPDYCompression",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "X509", package: "swift-certificates"),
@@ -82,7 +86,8 @@ var targets: [Target] = [
     // Tests that need a real peer (kubesim, a TLS server) start it themselves on 127.0.0.1.
     .testTarget(name: "DevLoopTests", dependencies: nio + ["DevLoop", "KubeSim"], exclude: ["Fixtures"]),
     .testTarget(
-        name: "KubeSimTests", dependencies: nio + ["KubeSim", .product(name: "NIOEmbedded", package: "swift-nio")]),
+        name: "KubeSimTests",
+        dependencies: nio + ["KubeSim", "SPDYCompression", .product(name: "NIOEmbedded", package: "swift-nio")]),
 ]
 
 if withWebApp {

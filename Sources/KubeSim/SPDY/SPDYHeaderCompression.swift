@@ -1,5 +1,6 @@
 import CZlib
 import NIOCore
+import SPDYCompression
 
 /// Compresses header blocks for one direction of a SPDY connection: a single zlib stream primed with the
 /// SPDY/3 dictionary for the whole connection, each block ending with a sync flush (as Go's

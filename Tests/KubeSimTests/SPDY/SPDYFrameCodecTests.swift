@@ -1,5 +1,6 @@
 import CZlib
 import NIOCore
+import SPDYCompression
 import Testing
 
 @testable import KubeSim

@@ -1,5 +1,6 @@
 import CZlib
 import Foundation
+import SPDYCompression
 
 /// One direction's zlib stream for SPDY/3 header blocks, primed with the SPDY dictionary and kept for
 /// the whole connection; each block ends with a sync flush so the peer can read it at once.

@@ -3,8 +3,8 @@ import Foundation
 /// The SPDY/3 header compression dictionary (draft-mbelshe-httpbis-spdy-00, 2.6.10.1): 65 length-prefixed
 /// header names and values, then common value text; 1423 bytes with Adler-32 0xe3c6a7c2. Both sides
 /// prime zlib with it; a single wrong byte makes the peer's inflate fail.
-enum SPDYDictionary {
-    static let bytes: [UInt8] = {
+public enum SPDYDictionary {
+    public static let bytes: [UInt8] = {
         var bytes: [UInt8] = []
         for word in words {
             let length = UInt32(word.utf8.count)
