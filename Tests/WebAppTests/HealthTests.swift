@@ -11,7 +11,7 @@ import WebAppCore
             #expect(health.status == .ok)
             #expect(health.apiError?["status"] == "ok")
             let ready = try await client.send(.get, "/ready")
-            #expect(ready.status == .ok)
+            #expect(ready.status == .ok, "\(ready.apiError ?? [:])")
             #expect(ready.apiError?["status"] == "ready")
         }
     }
@@ -22,7 +22,8 @@ import WebAppCore
         let url = try PostgresURL("postgres://webapp:secret@127.0.0.1:\(port)/webapp?sslmode=disable")
         let started = ContinuousClock.now
         try await withTestApp(
-            store: { _ in PostgresTodoStore(url: url, logger: quietLogger("test.dead")) }, migrate: false
+            store: { _ in PostgresTodoStore(url: url, logger: quietLogger("test.dead")) }, migrate: false,
+            readinessTimeout: .seconds(2)
         ) {
             client in
             #expect(try await client.send(.get, "/health").status == .ok)

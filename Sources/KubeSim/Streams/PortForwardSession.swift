@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOWebSocket
+import Synchronization
 
 /// `pods/portforward` over a plain WebSocket (`v4.channel.k8s.io`, or no subprotocol), as the kubelet
 /// serves it: one TCP connection per listed port, data on channel 2i and errors on 2i+1, each opened by
@@ -18,18 +19,26 @@ struct PortForwardSession: Sendable {
             _ = channel.sendChannelMessage(UInt8(2 * index), prefix)
             _ = channel.sendChannelMessage(UInt8(2 * index + 1), prefix)
         }
+        // As the kubelet: each port ends on its own (its socket closed, or its dial failed with the error
+        // on its error channel), and the WebSocket closes once every port has ended. A client whose only
+        // port failed must not be left waiting on an open stream.
+        let open = Atomic(ports.count)
+        let portEnded: @Sendable () -> Void = {
+            if open.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { channel.sendClose() }
+        }
         for (index, port) in ports.enumerated() {
             let data = UInt8(2 * index)
             do {
                 let descriptor = try await runtime.dial(uid: uid, port: port)
                 sockets[index] = try await DescriptorChannels.socket(
                     descriptor, on: channel.eventLoop, onData: { bytes in _ = channel.sendChannelMessage(data, bytes) },
-                    onEnd: { channel.sendClose() })
+                    onEnd: portEnded)
             } catch {
                 var message = channel.allocator.buffer(capacity: 128)
                 message.writeString(
                     "error forwarding port \(port) to pod \(podName), uid \(uid): \(error)")
                 _ = channel.sendChannelMessage(data + 1, message)
+                portEnded()
             }
         }
         for await frame in frames where frame.opcode == .binary || frame.opcode == .text {

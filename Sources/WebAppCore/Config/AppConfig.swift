@@ -26,6 +26,9 @@ public struct AppConfig: Sendable, Equatable {
     public var migrateOnStart = false
     public var templatesDirectory: String?
     public var templatesReload = false
+    /// How long `/ready` waits for the database: below the readiness probe's own timeout (1 s by
+    /// default in Kubernetes, the dev and prod manifests give 3 s).
+    public var readinessTimeout: Duration = .seconds(2)
 
     public init() {}
 

@@ -3,7 +3,7 @@ import Hummingbird
 /// Liveness and readiness for Kubernetes probes.
 struct HealthRoutes: Sendable {
     let store: any TodoStore
-    /// How long `/ready` waits for the database; below the readiness probe's own timeout.
+    /// How long `/ready` waits for the database (`AppConfig.readinessTimeout`).
     var databaseTimeout: Duration = .seconds(2)
     let migrations = MigrationState()
 

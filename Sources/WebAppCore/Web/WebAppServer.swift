@@ -29,12 +29,12 @@ public enum WebAppServer {
     }
 
     public static func makeRouter(
-        store: any TodoStore, renderer: TemplateRenderer, logger: Logger
+        store: any TodoStore, renderer: TemplateRenderer, logger: Logger, readinessTimeout: Duration = .seconds(2)
     ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         let body = RequestBodyDecoder(maxBytes: maxBodyBytes)
         router.add(middleware: RequestLogMiddleware(logger: logger))
-        HealthRoutes(store: store).add(to: router)
+        HealthRoutes(store: store, databaseTimeout: readinessTimeout).add(to: router)
         TodoAPI(store: store, body: body).add(to: router)
         PageRoutes(store: store, renderer: renderer, body: body).add(to: router)
         return router
@@ -50,7 +50,8 @@ public enum WebAppServer {
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         var app = Application(
-            router: makeRouter(store: store, renderer: renderer, logger: logger),
+            router: makeRouter(
+                store: store, renderer: renderer, logger: logger, readinessTimeout: config.readinessTimeout),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "WebApp"),
             services: [store],
             onServerRunning: { channel in

@@ -12,6 +12,8 @@ func withTestApp<Value: Sendable>(
     templates: String? = nil,
     reload: Bool = false,
     migrate: Bool = true,
+    // Generous: the suites run side by side with a browser on 2 cores, where a 2 s database ping can miss.
+    readinessTimeout: Duration = .seconds(30),
     _ test: @Sendable (any TestClientProtocol) async throws -> Value
 ) async throws -> Value {
     let directory = try TemporaryDirectory("webapp-app")
@@ -29,6 +31,7 @@ func withTestApp<Value: Sendable>(
     config.migrateOnStart = migrate
     config.templatesDirectory = templates
     config.templatesReload = reload
+    config.readinessTimeout = readinessTimeout
     let renderer = try await WebAppServer.makeRenderer(config, logger: logger)
     let app = WebAppServer.makeApplication(config: config, store: store, renderer: renderer, logger: logger)
     return try await app.test(.router, test)
