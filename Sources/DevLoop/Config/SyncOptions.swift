@@ -12,6 +12,10 @@ public struct SyncOptions: Sendable, Equatable {
     /// Paths (relative, gitignore syntax) the pod writes itself, such as its build folder: never
     /// deleted at the destination by a reconcile.
     public var podOwnedPaths: [String]
+    /// Larger files are left out with a warning.
+    public var maxFileSize: Int64 = defaultMaxFileSize
+
+    public static let defaultMaxFileSize: Int64 = 256 << 20
 
     public init(
         source: String, destination: String, hostPath: String? = nil, excludes: [String] = [],

@@ -7,12 +7,13 @@ enum FileTree {
     private static let counterLock = NSLock()
 
     static func temporaryName(for target: String) -> String {
-        let (parent, name) = DestinationIndex.split(target)
+        let parent = DestinationIndex.split(target).parent
         let n = counterLock.withLock { () -> UInt64 in
             counter += 1
             return counter
         }
-        return "\(parent)/.\(name).devloop-\(getpid())-\(n)"
+        // A name of its own, not the target's plus a suffix: a 255-byte name has no room for one.
+        return "\(parent)/.devloop-tmp-\(getpid())-\(n)"
     }
 
     /// `rm -rf`: removes a file, a symlink (not what it points to) or a directory tree.

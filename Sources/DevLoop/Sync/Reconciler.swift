@@ -7,16 +7,19 @@ struct Reconciler: @unchecked Sendable {
     let root: String
     let rules: IgnoreRules
     let podOwned: [IgnorePattern]
+    let maxFileSize: Int64
 
-    init(root: String, rules: IgnoreRules, podOwnedPaths: [String]) {
+    init(root: String, rules: IgnoreRules, podOwnedPaths: [String], maxFileSize: Int64 = SyncOptions.defaultMaxFileSize)
+    {
         self.root = root
         self.rules = rules
+        self.maxFileSize = maxFileSize
         self.podOwned = podOwnedPaths.compactMap { IgnorePattern(line: Substring($0), base: "") }
     }
 
     /// Returns the batch and the index the destination will have once it is applied. The walk and
     /// the hashing run as blocking work, off the cooperative threads.
-    nonisolated(nonsending) func plan(transport: any SyncTransport) async throws -> (SyncBatch, DestinationIndex) {
+    nonisolated(nonsending) func plan(transport: any SyncTransport) async throws -> Plan {
         let remote = try await transport.listDestination()
         var walk = try await BlockingWork.run { cancelled in try self.walk(comparingWith: remote, cancelled) }
         if !walk.hashCandidates.isEmpty {
@@ -29,10 +32,18 @@ struct Reconciler: @unchecked Sendable {
                 }
             }
         }
-        return (operations(walk, remote: remote), walk.index)
+        return Plan(batch: operations(walk, remote: remote), index: walk.index, refused: walk.refused)
+    }
+
+    struct Plan: Sendable {
+        var batch: SyncBatch
+        var index: DestinationIndex
+        /// What the walk left out, for the engine to warn about once.
+        var refused: [SyncRefusal]
     }
 
     struct Walk: Sendable {
+        var refused: [SyncRefusal] = []
         var index = DestinationIndex()
         var ship: [String] = []
         var hashCandidates: [String] = []
@@ -47,12 +58,13 @@ struct Reconciler: @unchecked Sendable {
             try cancelled.check()
             for (name, kind) in DirectoryReader.entries(of: directory.isEmpty ? root : root + "/" + directory) {
                 let path = DirectoryReader.join(directory, name)
-                guard !rules.isExcluded(path, isDirectory: kind == .directory), PathPolicy.isSafe(path),
-                    let local = LocalEntry.stat(root + "/" + path), local.kind != .other
-                else { continue }
-                if local.kind == .symlink && !PathPolicy.isSymlinkInside(target: local.target ?? "/", at: path) {
+                guard !rules.isExcluded(path, isDirectory: kind == .directory) else { continue }
+                let local = PathPolicy.isSafe(path) ? LocalEntry.stat(root + "/" + path) : nil
+                if let refusal = SyncRefusal.of(path, local, root: root, maxFileSize: maxFileSize) {
+                    walk.refused.append(refusal)
                     continue
                 }
+                guard let local else { continue }
                 walk.index.set(path, local)
                 if local.kind == .directory { stack.append(path) }
                 guard let there = remote[path] else {

@@ -32,6 +32,7 @@ public actor SyncEngine {
         self.logger = logger
         self.planner = SyncPlanner(
             root: options.source, rules: IgnoreRules(root: options.source, excludes: options.excludes), logger: logger)
+        planner.maxFileSize = options.maxFileSize
         (events, announce) = AsyncStream.makeStream(of: SyncEvent.self, bufferingPolicy: .bufferingNewest(256))
     }
 
@@ -101,16 +102,21 @@ public actor SyncEngine {
 
     /// What a reconcile would ship now, without shipping it: `devloop sync --verify`.
     public func differences() async throws -> [SyncOperation] {
-        let reconciler = Reconciler(root: options.source, rules: planner.rules, podOwnedPaths: options.podOwnedPaths)
-        return try await reconciler.plan(transport: transport).0.operations
+        return try await reconciler().plan(transport: transport).batch.operations
+    }
+
+    private func reconciler() -> Reconciler {
+        Reconciler(
+            root: options.source, rules: planner.rules, podOwnedPaths: options.podOwnedPaths,
+            maxFileSize: options.maxFileSize)
     }
 
     private func reconcile() async throws -> SyncBatch {
         let started = ContinuousClock.now
-        let reconciler = Reconciler(
-            root: options.source, rules: planner.rules, podOwnedPaths: options.podOwnedPaths)
-        let (batch, index) = try await reconciler.plan(transport: transport)
-        planner.index = index
+        let plan = try await reconciler().plan(transport: transport)
+        let batch = plan.batch
+        for refusal in plan.refused { planner.report(refusal) }
+        planner.index = plan.index
         try await transport.apply(batch)
         needsReconcile = false
         lastError = nil

@@ -16,8 +16,10 @@ struct SyncPlanner {
     /// How the local state of an absolute path is read: a seam for tests that race the tree
     /// against the planner.
     var localEntry: (String) -> LocalEntry? = LocalEntry.stat
-    /// Symlinks already warned about, so a refused link is reported once.
-    private var refusedLinks = Set<String>()
+    /// Files larger than this are left out: a dev loop ships sources, not disk images or databases.
+    var maxFileSize: Int64 = SyncOptions.defaultMaxFileSize
+    /// Refusals already reported (`SyncRefusal.key`), so each is reported once.
+    private var warned = Set<String>()
 
     private var renames: [SyncOperation] = []
     private var deletes: [SyncOperation] = []
@@ -130,13 +132,17 @@ struct SyncPlanner {
 
     private mutating func reconcile(_ path: String, _ scope: Scope) {
         if path.isEmpty { return walk("") }
-        if !PathPolicy.isSafe(path) {
-            logger.warning("not syncing unsafe path \(path)")
+        guard PathPolicy.isSafe(path) else {
+            if let refusal = SyncRefusal.of(path, nil, root: root, maxFileSize: maxFileSize) { report(refusal) }
             return
         }
         var local = localEntry(root + "/" + path)
         if let entry = local, rules.isIgnored(path, isDirectory: entry.kind == .directory) { local = nil }
         guard let local else { return delete(path) }
+        if let refusal = SyncRefusal.of(path, local, root: root, maxFileSize: maxFileSize) {
+            report(refusal)
+            return delete(path)
+        }
         // Parents first: the destination must never get directories the index does not know.
         let (parent, _) = DestinationIndex.split(path)
         if !parent.isEmpty && index[parent]?.kind != .directory {
@@ -162,12 +168,7 @@ struct SyncPlanner {
             }
             index.set(path, local)
         case .symlink:
-            guard let target = local.target, PathPolicy.isSymlinkInside(target: target, at: path) else {
-                if refusedLinks.insert(path + "\0" + (local.target ?? "")).inserted {
-                    logger.warning("not syncing symlink \(path) -> \(local.target ?? "?"): it points outside the tree")
-                }
-                return delete(path)
-            }
+            let target = local.target ?? ""
             if old?.target != target { write(.symlink(path, target: target)) }
             index.set(path, local)
         case .directory:
@@ -177,6 +178,11 @@ struct SyncPlanner {
         case .other:
             delete(path)
         }
+    }
+
+    /// Warns about a refused entry the first time it is seen, from a batch or a reconcile.
+    mutating func report(_ refusal: SyncRefusal) {
+        if warned.insert(refusal.key).inserted { logger.warning("\(refusal.message)") }
     }
 
     /// Compares a local directory with the index, recursing into every subdirectory.
