@@ -70,7 +70,12 @@ public final class DevSession: Sendable {
     }
 
     private func runConnected(_ client: KubeClient, objects: DevManifests, state: StateRecorder) async throws {
-        let namespace = try await DevNamespace.ensure(client: client, name: config.namespace)
+        let namespace: DevNamespace
+        do {
+            namespace = try await DevNamespace.ensure(client: client, name: config.namespace)
+        } catch let error as DevNamespaceError where error.isBadInput {
+            throw config.namespaceError(error.description)
+        }
         emit(.namespace(name: namespace.name, created: namespace.created))
         emit(.applied(try await ManifestApplier(client: client).apply(objects, into: namespace)))
         let tracker = PodTracker(

@@ -106,6 +106,10 @@ c("config-address-hostname.yaml", BASE + "forwards:\n  - local: 8080\n    remote
 c("config-run-empty.yaml", BASE + "restart:\n  run: \"\"\n", "restart.run", "must not be empty")
 c("config-restart-paths-mapping.yaml", BASE + "restart:\n  paths: {swift: yes}\n  run: ./server\n", "restart.paths", "must be a list")
 
+# --- refused only by the cluster: the CLI test creates `someones-team` without the dev label first
+# (the loader accepts these files; BadConfigCorpusTests checks that it does)
+c("cluster-namespace-unlabelled.yaml", cfg(**{"namespace: webapp-dev": "namespace: someones-team"}), "namespace", "exists but is not labelled devloop.dev/dev=true")
+
 # --- manifests (scoped against namespace webapp-dev)
 DEP = """apiVersion: apps/v1
 kind: Deployment
