@@ -6,10 +6,13 @@ final class PodStreams: Sendable {
     let api: APIService
     let runtime: PodRuntime
     let kubelet: Kubelet
-    init(api: APIService, runtime: PodRuntime, kubelet: Kubelet) {
+    let profile: APIServerProfile
+
+    init(api: APIService, runtime: PodRuntime, kubelet: Kubelet, profile: APIServerProfile = .current) {
         self.api = api
         self.runtime = runtime
         self.kubelet = kubelet
+        self.profile = profile
     }
 
     /// The pod and the container a stream targets, or the error kube-apiserver and the kubelet answer.
@@ -58,7 +61,7 @@ final class PodStreams: Sendable {
         -> UpgradePlan?
     {
         guard !spdy,
-            let chosen = ["v5.channel.k8s.io", "v4.channel.k8s.io"].first(where: offered.contains),
+            let chosen = profile.execProtocols.first(where: offered.contains),
             let (pod, container) = try? await target(
                 namespace: namespace, name: name, container: request.parameter("container"), needsRunning: true),
             let command = request.query["command"], !command.isEmpty
@@ -89,7 +92,7 @@ final class PodStreams: Sendable {
                 try await SPDYPortForwarding.installPlain(channel, podName: name, uid: uid, dial: dial)
             }
         }
-        if offered.contains("SPDY/3.1+portforward.k8s.io") {
+        if profile.tunnelsSPDY, offered.contains("SPDY/3.1+portforward.k8s.io") {
             return UpgradePlan(subprotocol: "SPDY/3.1+portforward.k8s.io") { channel in
                 try await SPDYPortForwarding.installTunneled(channel, podName: name, uid: uid, dial: dial)
             }
@@ -124,6 +127,16 @@ final class PodStreams: Sendable {
                     "pod \(name) is not running; current phase: \(pod[path: ["status", "phase"]]?.stringValue ?? "Unknown")"
                 )
             }
+        }
+        // The API server has checked the pod; the kubelet's WebSocket handshake refuses the subprotocol.
+        if profile.refusesUnknownSubprotocolBare, request.headers.first(name: "upgrade")?.lowercased() == "websocket" {
+            let offered = request.headers["sec-websocket-protocol"].flatMap { $0.split(separator: ",") }.map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            let supported = kind == "exec" ? profile.execProtocols : ["portforward.k8s.io", "v4.channel.k8s.io"]
+            if !offered.isEmpty, !offered.contains(where: supported.contains) { return .bare(.forbidden) }
+        }
+        if kind == "portforward" {
             let ports = (request.query["ports"] ?? []).flatMap { $0.split(separator: ",") }
             if ports.isEmpty { throw APIError.badRequest("query parameter \"port\" is required") }
         }

@@ -17,7 +17,7 @@ struct CommandRun: Sendable {
     /// kubeconfig), NO_COLOR is set; a nil value in `environment` removes a variable.
     static func run(
         _ arguments: [String], directory: String, environment overrides: [String: String?] = [:],
-        executable: String = DevLoopProcess.binary, timeout: Int = 60
+        executable: String = DevLoopProcess.binary, timeout: Int = 60, stdin: String? = nil
     ) async throws -> CommandRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -44,7 +44,13 @@ struct CommandRun: Sendable {
         }
         process.standardOutput = outHandle
         process.standardError = errHandle
-        process.standardInput = FileHandle.nullDevice
+        if let stdin {
+            let input = outputs.appendingPathComponent("stdin")
+            try stdin.write(to: input, atomically: true, encoding: .utf8)
+            process.standardInput = try FileHandle(forReadingFrom: input)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         let exited = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in exited.signal() }
         try process.run()
