@@ -60,8 +60,14 @@ final class PodStreams: Sendable {
     func planExec(namespace: String, name: String, request: HTTPRequest, offered: [String], spdy: Bool) async
         -> UpgradePlan?
     {
-        guard !spdy,
-            let chosen = profile.execProtocols.first(where: offered.contains),
+        // Over SPDY the client offers X-Stream-Protocol-Version headers; kubelet serves v4 there too.
+        let spdyVersions = request.headers["x-stream-protocol-version"].flatMap { $0.split(separator: ",") }.map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        guard
+            let chosen = spdy
+                ? spdyVersions.first(where: { $0 == "v4.channel.k8s.io" })
+                : profile.execProtocols.first(where: offered.contains),
             let (pod, container) = try? await target(
                 namespace: namespace, name: name, container: request.parameter("container"), needsRunning: true),
             let command = request.query["command"], !command.isEmpty
@@ -69,8 +75,23 @@ final class PodStreams: Sendable {
         let session = ExecSession(
             uid: pod.uid, container: container, command: command, tty: request.flag("tty"),
             stdin: request.flag("stdin"), stdout: request.flag("stdout"), stderr: request.flag("stderr"),
-            version5: chosen.hasPrefix("v5"))
+            version5: chosen.hasPrefix("v5"), spdy: spdy)
         let runtime = self.runtime
+        if spdy {
+            let expected = SPDYExecHandler.expectedStreams(
+                stdin: session.stdin, stdout: session.stdout, stderr: session.stderr, tty: session.tty)
+            return UpgradePlan(subprotocol: chosen) { channel in
+                let (frames, ready) = try await SPDYExecHandler.install(on: channel, expected: expected)
+                Task {
+                    // kubelet starts the command once every stream is open; a client that never opens them is dropped.
+                    guard (try? await ready.timeout(after: .seconds(30), on: channel.eventLoop)) != nil else {
+                        _ = try? await channel.close().get()
+                        return
+                    }
+                    await session.run(channel: channel, frames: frames, runtime: runtime)
+                }
+            }
+        }
         return UpgradePlan(subprotocol: chosen) { channel in
             let frames = try await WebSocketInbox.install(on: channel)
             Task { await session.run(channel: channel, frames: frames, runtime: runtime) }

@@ -57,6 +57,30 @@ import Testing
         }
     }
 
+    /// kubectl 1.32's exec offers only v5 over WebSocket; refused with the bare 403 it falls back to
+    /// SPDY/3.1 with v4: stdout, stderr, the exit code and stdin (ended by FIN) all pass.
+    @Test func kubectlExecFallsBackToSPDY() async throws {
+        try await KubeSimFixture.run(profile: .kubernetes125) { cluster in
+            try await cluster.apply(
+                KubeSimFixture.podManifest(namespace: "old", name: "web", command: "exec sleep 600"))
+            try await cluster.waitForRunningPod("old", "web")
+            let kubeconfig = cluster.server.kubeconfigPath
+            let exec = try await CommandRun.run(
+                [
+                    "--kubeconfig", kubeconfig, "-n", "old", "exec", "web", "--", "sh", "-c",
+                    "echo out; echo err >&2; exit 3",
+                ],
+                directory: NSTemporaryDirectory(), executable: "/usr/bin/kubectl")
+            #expect(exec.stdout == "out\n", "\(exec.combined)")
+            #expect(exec.stderr.contains("err\n"), "\(exec.combined)")
+            #expect(exec.status == 3, "\(exec.combined)")
+            let input = try await CommandRun.run(
+                ["--kubeconfig", kubeconfig, "-n", "old", "exec", "-i", "web", "--", "cat"],
+                directory: NSTemporaryDirectory(), executable: "/usr/bin/kubectl", stdin: "through stdin\n")
+            #expect(input.stdout == "through stdin\n" && input.status == 0, "\(input.combined)")
+        }
+    }
+
     /// What the 1.25 API server answers, byte for byte where clients decide on it: `/version`, and a
     /// bare 403 (no Status) for exec offering only v5 and for port-forward offering only the tunnel.
     @Test func unsupportedWebSocketSubprotocolsGetABare403() async throws {
