@@ -14,12 +14,11 @@ final class SPDYExecHandler: ChannelDuplexHandler {
 
     private static let outputStreams: [UInt8: String] = [1: "stdout", 2: "stderr", 3: "error"]
 
-    private let decoder = SPDYFrameDecoder()
+    private var input = SPDYFrameAccumulator()
     private let encoder = SPDYFrameEncoder()
     private let expected: Set<String>
     private let ready: EventLoopPromise<Void>
     private let continuation: AsyncStream<WebSocketFrame>.Continuation
-    private var input: ByteBuffer?
     private var streamOfType: [String: UInt32] = [:]
     private var typeOfStream: [UInt32: String] = [:]
     private var lastClientStream: UInt32 = 0
@@ -46,20 +45,12 @@ final class SPDYExecHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var bytes = unwrapInboundIn(data)
-        var buffered = input.take() ?? context.channel.allocator.buffer(capacity: bytes.readableBytes)
-        buffered.writeBuffer(&bytes)
-        do {
-            while let frame = try decoder.decode(&buffered) { handle(frame, context: context) }
-        } catch {
+        let (frames, malformed) = input.read(unwrapInboundIn(data), allocator: context.channel.allocator)
+        for frame in frames { handle(frame, context: context) }
+        if malformed {
             write(.goAway(lastGoodStreamID: lastClientStream, status: SPDYSessionStatus.protocolError), context)
             context.flush()
             context.close(promise: nil)
-            return
-        }
-        if buffered.readableBytes > 0 {
-            buffered.discardReadBytes()
-            input = buffered
         }
     }
 

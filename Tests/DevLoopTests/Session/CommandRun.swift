@@ -23,12 +23,7 @@ struct CommandRun: Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        var environment = ProcessInfo.processInfo.environment
-        environment["HOME"] = directory
-        environment["KUBECONFIG"] = nil
-        environment["NO_COLOR"] = "1"
-        for (name, value) in overrides { environment[name] = value }
-        process.environment = environment
+        process.environment = DevLoopProcess.environment(home: directory, kubeconfig: nil, overrides)
         let outputs = FileManager.default.temporaryDirectory.appendingPathComponent("devloop-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: outputs, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: outputs) }
