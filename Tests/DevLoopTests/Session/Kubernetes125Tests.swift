@@ -37,6 +37,23 @@ import Testing
         }
     }
 
+    /// The contrast: against the 1.32 profile the same session tunnels SPDY in a WebSocket, so the
+    /// line above really reports what was negotiated.
+    @Test func aCurrentServerGetsTheTunnel() async throws {
+        let project = try FixtureProject()
+        defer { project.remove() }
+        try await KubeSimFixture.run { cluster in
+            let up = try DevLoopProcess(
+                ["up", "--config", project.config], directory: project.root, kubeconfig: cluster.server.kubeconfigPath)
+            try await up.waitForLine("the forward") { $0.contains("forwarding http://127.0.0.1:\(project.port)") }
+            #expect(await httpGet(port: project.port, path: "/index.html")?.body == "hello v1\n")
+            let mode = try await up.waitForLine("the forward's protocol") { $0.hasPrefix("port-forward to pod ") }
+            #expect(mode.hasSuffix(" over SPDY/3.1 tunnelled in a WebSocket"), "\(mode)")
+            up.signal(SIGTERM)
+            #expect(up.exitStatus() == 0, "\(up.output)")
+        }
+    }
+
     /// The real kubectl 1.32 falls back as it does against a 1.25 cluster: port-forward over plain SPDY.
     @Test func kubectlPortForwardWorks() async throws {
         try await KubeSimFixture.run(profile: .kubernetes125) { cluster in
