@@ -35,8 +35,11 @@ import Testing
         defer { work.remove() }
         let corpus = work.path + "/BadConfigs"
         try FileManager.default.copyItem(atPath: BadConfigCorpus.folder, toPath: corpus)
-        let runs = try BadConfigCorpus.cases().map { try Self.prepare($0, corpus: corpus, work: work) }
-        #expect(runs.count >= 30)
+        let runs =
+            try (BadConfigCorpus.cases() + Self.hugeFiles(in: corpus)).map {
+                try Self.prepare($0, corpus: corpus, work: work)
+            }
+        #expect(runs.count >= 50)
 
         try await KubeSimFixture.run { cluster in
             try await cluster.apply(Self.unlabelled)
@@ -70,6 +73,18 @@ import Testing
 
             let after = try await ClusterSnapshot.take(cluster.client)
             #expect(after == before, "the cluster changed:\n\(after.difference(from: before))")
+        }
+    }
+
+    /// Files over the 1 MiB limit, written for the run (not kept in the repository).
+    static func hugeFiles(in corpus: String) throws -> [BadConfigCorpusTests.Case] {
+        let filler = String(
+            repeating: "# padding padding padding padding padding padding padding padding\n", count: 16_500)
+        return try ["config-huge.yaml", "manifest-huge.yaml"].map { name in
+            try ("namespace: webapp-dev\n" + filler).write(
+                toFile: corpus + "/" + name, atomically: true, encoding: .utf8)
+            return BadConfigCorpusTests.Case(
+                file: name, field: "(file)", fragment: "is larger than 1024 KiB", line: 1, column: 1)
         }
     }
 
