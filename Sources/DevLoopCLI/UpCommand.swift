@@ -105,7 +105,19 @@ struct StatusPrinter {
             return "reconciled \(report.paths.count) entries in \(report.duration.shortText)"
         case .stopping: return "stopping"
         case .namespaceDeleted(let name): return "namespace \(name) deleted"
+        case .forward(.connected(let target, let carrier)):
+            return "port-forward to pod \(target.name) over \(describe(carrier))"
         case .forward, .log, .syncFailed, .restartFailed, .podWarning: return nil
+        }
+    }
+
+    /// Which protocol the forward negotiated: the only place a user sees the fallback happen.
+    static func describe(_ carrier: PortForwardProtocol) -> String {
+        switch carrier {
+        case .spdyOverWebSocket: "SPDY/3.1 tunnelled in a WebSocket"
+        case .spdy: "plain SPDY/3.1"
+        case .webSocket: "v4 WebSocket streams (one per connection)"
+        case .auto: "auto"
         }
     }
 

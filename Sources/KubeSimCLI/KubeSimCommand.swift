@@ -16,6 +16,12 @@ struct KubeSimCommand: AsyncParsableCommand {
     @Option(help: "The port on 127.0.0.1 (0: any free port, written into the kubeconfig).")
     var port: Int = 0
 
+    @Option(
+        help:
+            "The Kubernetes release the API server behaves like: 1.32, or 1.25 (v4 exec only, no SPDY tunnelled in WebSocket, bare 403 for an unknown WebSocket subprotocol)."
+    )
+    var profile: APIServerProfile = .current
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
     }
@@ -25,7 +31,7 @@ struct KubeSimCommand: AsyncParsableCommand {
         let signals = SignalWaiter(SIGTERM, SIGINT)
         let server: KubeSimServer
         do {
-            server = try await KubeSimServer.start(directory: folder, options: .init(port: port))
+            server = try await KubeSimServer.start(directory: folder, options: .init(port: port, profile: profile))
         } catch {
             FileHandle.standardError.write(Data("kubesim: \(error)\n".utf8))
             throw ExitCode.failure
@@ -35,6 +41,8 @@ struct KubeSimCommand: AsyncParsableCommand {
         await server.stop()
     }
 }
+
+extension APIServerProfile: ExpressibleByArgument {}
 
 /// Turns SIGTERM/SIGINT into an awaitable event, so kubesim stops its pods before exiting.
 final class SignalWaiter {

@@ -37,16 +37,19 @@ public enum ConfigLoader {
         let fields = try top.mapping(known: topLevelKeys)
         let folder = (file as NSString).deletingLastPathComponent
         let root = try fields["root"].map { try existingFolder($0, relativeTo: folder) } ?? folder
-        let namespace = try namespace(top.required(fields, "namespace"))
+        let namespaceField = try top.required(fields, "namespace")
+        let namespace = try namespace(namespaceField)
         let manifests = try manifests(top.required(fields, "manifests"), root: root)
         let pod = try PodSectionLoader.pod(top.required(fields, "pod"))
         let sync = try SyncSectionLoader.mappings(top.required(fields, "sync"), root: root)
         let restart = try fields["restart"].map(RestartSectionLoader.policy)
         let forwards = try fields["forwards"].map(ForwardSectionLoader.forwards) ?? [ForwardSpec()]
         let transport = try fields["transport"].map(transport) ?? .auto
-        return DevLoopConfig(
+        var config = DevLoopConfig(
             file: file, root: root, namespace: namespace, manifests: manifests, pod: pod, sync: sync,
             restart: restart, forwards: forwards, transport: transport)
+        config.namespacePlace = ConfigPlace(line: namespaceField.line, column: namespaceField.column)
+        return config
     }
 
     static func namespace(_ field: ConfigNode) throws -> String {

@@ -18,6 +18,9 @@ public struct DevLoopConfig: Sendable, Equatable {
     /// Default: one forward 127.0.0.1:8080 → 5000.
     public var forwards: [ForwardSpec]
     public var transport: TransportChoice
+    /// Where `namespace:` stands in `file`: a refusal only the cluster can make (the namespace exists
+    /// without the dev label) still names FILE:LINE:COLUMN.
+    public var namespacePlace = ConfigPlace(line: 1, column: 1)
 
     public init(
         file: String, root: String, namespace: String, manifests: [String], pod: PodSelection,
@@ -37,6 +40,23 @@ public struct DevLoopConfig: Sendable, Equatable {
 
     /// The label `up` puts on the namespace it creates, and requires on one that exists.
     public static let devLabel = (key: "devloop.dev/dev", value: "true")
+
+    /// A problem with the `namespace` field found against the cluster, located like the loader's own.
+    public func namespaceError(_ message: String) -> ConfigError {
+        ConfigError(
+            file: file, line: namespacePlace.line, column: namespacePlace.column, field: "namespace", message: message)
+    }
+}
+
+/// A 1-based line and column in a config file.
+public struct ConfigPlace: Sendable, Equatable {
+    public var line: Int
+    public var column: Int
+
+    public init(line: Int, column: Int) {
+        self.line = line
+        self.column = column
+    }
 }
 
 /// Which pod is the dev pod, and which of its containers devloop works with.

@@ -16,6 +16,21 @@ public struct DevManifests: Sendable, Equatable {
         public var file: String
         public var line: Int
         public var column: Int
+        /// Where each field path (`spec.containers[0].image`) stands in `file`, so that a refusal by the
+        /// API server, which names the field, can name the line too.
+        public var places: [String: ConfigPlace] = [:]
+
+        /// `field` as the API server names it, located at it or at its nearest parent in the file.
+        public func error(field: String, _ message: String) -> ConfigError {
+            var path = field
+            while !path.isEmpty, places[path] == nil {
+                path = String(path[..<(path.lastIndex(where: { $0 == "." || $0 == "[" }) ?? path.startIndex)])
+            }
+            let place = places[path] ?? ConfigPlace(line: line, column: column)
+            return ConfigError(
+                file: file, line: place.line, column: place.column, field: field.isEmpty ? "(object)" : field,
+                message: message)
+        }
     }
 
     public var namespace: String

@@ -24,7 +24,9 @@ struct ManifestScope {
                 fields[name] = try BoundedJSON.convert(value, budget: &budget, depth: 1, at: field)
             }
             let value = JSONValue.object(fields)
-            objects.append(try scoped(value, document: document, index: index + 1, file: file))
+            var object = try scoped(value, document: document, index: index + 1, file: file)
+            Self.collectPlaces(document, path: "", into: &object.places)
+            objects.append(object)
         }
         if objects.isEmpty { throw YAMLText.fileError(file, "contains no objects") }
         return objects
@@ -99,6 +101,30 @@ struct ManifestScope {
         }
         return DevManifests.Object(
             value: value, kind: kind, name: name, file: file, line: place.line, column: place.column)
+    }
+
+    /// The place of every field (its key) and list item, by the field path the API server uses
+    /// (`spec.containers[0].image`); depth is bounded by the conversion's check above.
+    static func collectPlaces(_ node: Node, path: String, into places: inout [String: ConfigPlace]) {
+        func place(_ node: Node) -> ConfigPlace {
+            ConfigPlace(line: max(node.mark?.line ?? 1, 1), column: max(node.mark?.column ?? 1, 1))
+        }
+        switch node {
+        case .mapping(let mapping):
+            for (key, value) in mapping {
+                guard let name = key.scalar?.string else { continue }
+                let child = path.isEmpty ? name : path + "." + name
+                places[child] = place(key)
+                collectPlaces(value, path: child, into: &places)
+            }
+        case .sequence(let sequence):
+            for (index, item) in sequence.enumerated() {
+                places["\(path)[\(index)]"] = place(item)
+                collectPlaces(item, path: "\(path)[\(index)]", into: &places)
+            }
+        default:
+            break
+        }
     }
 
     /// The declared dev Namespace keeps the label that marks it, whatever the manifest says.

@@ -23,7 +23,16 @@ public enum ClusterChoice: Sendable {
     public static func decide(loader: KubeConfigLoader, context: String?, sim: Bool) throws -> ClusterChoice {
         if sim { return .embedded }
         let merged = try loader.load()
-        if merged.files.isEmpty, context == nil { return .embedded }
+        if merged.files.isEmpty, context == nil {
+            // KUBECONFIG naming only missing files is a mistake to report (kubectl fails too), not a
+            // reason to start the embedded kubesim in its place.
+            if let list = loader.environment["KUBECONFIG"], !list.isEmpty, loader.explicitPath == nil {
+                throw KubeConfigError.unreadable(
+                    file: list,
+                    detail: "no such file (named by KUBECONFIG; unset it, or pass --sim, for the embedded kubesim)")
+            }
+            return .embedded
+        }
         if context == nil, merged.currentContext?.isEmpty ?? true { return .embedded }
         return .kubeconfig(try KubeClientConfig(merged: merged, context: context))
     }

@@ -70,9 +70,20 @@ public final class DevSession: Sendable {
     }
 
     private func runConnected(_ client: KubeClient, objects: DevManifests, state: StateRecorder) async throws {
-        let namespace = try await DevNamespace.ensure(client: client, name: config.namespace)
+        let namespace: DevNamespace
+        do {
+            namespace = try await DevNamespace.ensure(client: client, name: config.namespace)
+        } catch let error as DevNamespaceError where error.isBadInput {
+            throw config.namespaceError(error.description)
+        }
         emit(.namespace(name: namespace.name, created: namespace.created))
-        emit(.applied(try await ManifestApplier(client: client).apply(objects, into: namespace)))
+        do {
+            emit(.applied(try await ManifestApplier(client: client).apply(objects, into: namespace)))
+        } catch let refused as ConfigError {
+            // Nothing was applied: a namespace made for these manifests goes again, leaving the cluster as it was.
+            if namespace.created { try? await client.delete("/api/v1/namespaces/\(namespace.name)") }
+            throw refused
+        }
         let tracker = PodTracker(
             client: client, namespace: namespace.name, selector: config.pod.labelSelector,
             container: config.pod.container)

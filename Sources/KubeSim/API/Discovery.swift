@@ -1,8 +1,9 @@
 /// The discovery documents kubectl reads to map kinds to resources (the legacy, unaggregated form).
 enum Discovery {
-    static func version() -> JSON {
+    static func version(_ profile: APIServerProfile = .current) -> JSON {
         [
-            "major": "1", "minor": "32", "gitVersion": .string(KubeSimInfo.version), "gitCommit": "kubesim",
+            "major": "1", "minor": .string(profile.minor), "gitVersion": .string(profile.gitVersion),
+            "gitCommit": "kubesim",
             "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23.0", "compiler": "gc",
             "platform": "linux/amd64",
         ]

@@ -11,11 +11,13 @@ final class APIRouter: APIResponder {
     let port: Int
     let responseDelay: Locked<Duration>
     let bookmarkInterval: Duration
+    let profile: APIServerProfile
 
     init(
         api: APIService, pods: PodStreams, tokens: [String: String], port: Int, responseDelay: Locked<Duration>,
-        bookmarkInterval: Duration
+        bookmarkInterval: Duration, profile: APIServerProfile = .current
     ) {
+        self.profile = profile
         self.api = api
         self.pods = pods
         self.tokens = tokens
@@ -60,7 +62,7 @@ final class APIRouter: APIResponder {
         if case .resource(let path) = route { return try await resource(path, request) }
         guard request.method == .GET else { throw APIError.methodNotAllowed() }
         switch route {
-        case .version: return .json(Discovery.version())
+        case .version: return .json(Discovery.version(profile))
         case .coreVersions: return try discovery(request, Discovery.coreVersions(port: port))
         case .groupList: return try discovery(request, Discovery.groupList())
         case .group(let name):

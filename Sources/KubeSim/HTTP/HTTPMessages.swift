@@ -82,6 +82,13 @@ struct HTTPResponse: Sendable {
         json(error.status, status: HTTPResponseStatus(statusCode: error.code))
     }
 
+    /// A status line and nothing else, as Go's x/net/websocket answers a refused handshake.
+    static func bare(_ status: HTTPResponseStatus) -> HTTPResponse {
+        var response = HTTPResponse(status: status, contentType: "", body: .full(Data()))
+        response.headers = [:]
+        return response
+    }
+
     static func text(_ text: String, status: HTTPResponseStatus = .ok) -> HTTPResponse {
         HTTPResponse(status: status, contentType: "text/plain; charset=utf-8", body: .full(Data(text.utf8)))
     }

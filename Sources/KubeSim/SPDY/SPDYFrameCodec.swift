@@ -135,3 +135,29 @@ struct SPDYFrameEncoder {
         buffer.writeInteger(UInt32(flags) << 24 | UInt32(length & 0x00ff_ffff))
     }
 }
+
+/// A connection's incoming bytes, kept until they make whole frames (for the server handlers).
+struct SPDYFrameAccumulator {
+    private let decoder = SPDYFrameDecoder()
+    private var input: ByteBuffer?
+
+    /// Adds `bytes`: the whole frames they complete, in order, and whether a frame after those does
+    /// not parse (the connection is unreadable from there). Handlers act on the frames after this
+    /// returns, so a handler that reads again meanwhile cannot overlap it.
+    mutating func read(_ bytes: ByteBuffer, allocator: ByteBufferAllocator) -> (frames: [SPDYFrame], malformed: Bool) {
+        var bytes = bytes
+        var buffered = input.take() ?? allocator.buffer(capacity: bytes.readableBytes)
+        buffered.writeBuffer(&bytes)
+        var frames: [SPDYFrame] = []
+        do {
+            while let frame = try decoder.decode(&buffered) { frames.append(frame) }
+        } catch {
+            return (frames, true)
+        }
+        if buffered.readableBytes > 0 {
+            buffered.discardReadBytes()
+            input = buffered
+        }
+        return (frames, false)
+    }
+}

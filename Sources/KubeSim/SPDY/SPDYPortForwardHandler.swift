@@ -21,9 +21,8 @@ public final class SPDYPortForwardHandler: ChannelDuplexHandler {
     private let uid: String
     private let upstreamGroup: any EventLoopGroup
     private let streamCreationTimeout: TimeAmount
-    private let decoder = SPDYFrameDecoder()
+    private var input = SPDYFrameAccumulator()
     private let encoder = SPDYFrameEncoder()
-    private var input: ByteBuffer?
     private var context: ChannelHandlerContext?
     private var requests: [String: PortForwardRequest] = [:]
     private var requestOfStream: [UInt32: String] = [:]
@@ -60,22 +59,14 @@ public final class SPDYPortForwardHandler: ChannelDuplexHandler {
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var bytes = unwrapInboundIn(data)
-        var buffered = input.take() ?? context.channel.allocator.buffer(capacity: bytes.readableBytes)
-        buffered.writeBuffer(&bytes)
-        do {
-            while let frame = try decoder.decode(&buffered) { handle(frame, context: context) }
-        } catch {
+        let (frames, malformed) = input.read(unwrapInboundIn(data), allocator: context.channel.allocator)
+        for frame in frames { handle(frame, context: context) }
+        if malformed {
             // A frame that does not parse leaves the stream unreadable: say why and hang up.
             write(
                 .goAway(lastGoodStreamID: lastClientStream, status: SPDYSessionStatus.protocolError), context: context)
             context.flush()
             context.close(promise: nil)
-            return
-        }
-        if buffered.readableBytes > 0 {
-            buffered.discardReadBytes()
-            input = buffered
         }
     }
 

@@ -11,10 +11,13 @@ public final class KubeSimServer: Sendable {
     public struct Options: Sendable {
         public var port: Int
         public var bookmarkInterval: Duration
+        /// The release whose streaming protocols and `/version` the API server has.
+        public var profile: APIServerProfile
 
-        public init(port: Int = 0, bookmarkInterval: Duration = .seconds(30)) {
+        public init(port: Int = 0, bookmarkInterval: Duration = .seconds(30), profile: APIServerProfile = .current) {
             self.port = port
             self.bookmarkInterval = bookmarkInterval
+            self.profile = profile
         }
     }
 
@@ -75,7 +78,7 @@ public final class KubeSimServer: Sendable {
         let tls = try APIListener.tlsContext(certificates: certificates)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         // The port is known only after binding (port 0): the router learns it from the listener.
-        let pods = PodStreams(api: api, runtime: runtime, kubelet: kubelet)
+        let pods = PodStreams(api: api, runtime: runtime, kubelet: kubelet, profile: options.profile)
         let lazyRouter = LazyResponder()
         let listener: APIListener
         do {
@@ -87,7 +90,7 @@ public final class KubeSimServer: Sendable {
         }
         let router = APIRouter(
             api: api, pods: pods, tokens: tokens, port: listener.port, responseDelay: responseDelay,
-            bookmarkInterval: options.bookmarkInterval)
+            bookmarkInterval: options.bookmarkInterval, profile: options.profile)
         lazyRouter.target.withLock { $0 = router }
         try KubeconfigWriter.write(
             to: directory.appendingPathComponent("kubeconfig"), port: listener.port, certificates: certificates)

@@ -13,6 +13,8 @@ struct ExecSession: Sendable {
     var stdout: Bool
     var stderr: Bool
     var version5: Bool
+    /// Over SPDY stdin's end arrives as a FIN, which `SPDYExecHandler` hands on as channel 255.
+    var spdy = false
 
     func run(channel: Channel, frames: AsyncStream<WebSocketFrame>, runtime: PodRuntime) async {
         let process: ExecProcess
@@ -45,7 +47,7 @@ struct ExecSession: Sendable {
                 guard let number = data.readInteger(as: UInt8.self) else { continue }
                 switch number {
                 case 0: lastWrite = writer?.writeAndFlush(data)
-                case 255 where version5:
+                case 255 where version5 || spdy:
                     if let writer {
                         (lastWrite ?? writer.eventLoop.makeSucceededVoidFuture()).whenComplete { _ in
                             writer.close(promise: nil)

@@ -6,10 +6,13 @@ final class PodStreams: Sendable {
     let api: APIService
     let runtime: PodRuntime
     let kubelet: Kubelet
-    init(api: APIService, runtime: PodRuntime, kubelet: Kubelet) {
+    let profile: APIServerProfile
+
+    init(api: APIService, runtime: PodRuntime, kubelet: Kubelet, profile: APIServerProfile = .current) {
         self.api = api
         self.runtime = runtime
         self.kubelet = kubelet
+        self.profile = profile
     }
 
     /// The pod and the container a stream targets, or the error kube-apiserver and the kubelet answer.
@@ -57,8 +60,14 @@ final class PodStreams: Sendable {
     func planExec(namespace: String, name: String, request: HTTPRequest, offered: [String], spdy: Bool) async
         -> UpgradePlan?
     {
-        guard !spdy,
-            let chosen = ["v5.channel.k8s.io", "v4.channel.k8s.io"].first(where: offered.contains),
+        // Over SPDY the client offers X-Stream-Protocol-Version headers; kubelet serves v4 there too.
+        let spdyVersions = request.headers["x-stream-protocol-version"].flatMap { $0.split(separator: ",") }.map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        guard
+            let chosen = spdy
+                ? spdyVersions.first(where: { $0 == "v4.channel.k8s.io" })
+                : profile.execProtocols.first(where: offered.contains),
             let (pod, container) = try? await target(
                 namespace: namespace, name: name, container: request.parameter("container"), needsRunning: true),
             let command = request.query["command"], !command.isEmpty
@@ -66,8 +75,23 @@ final class PodStreams: Sendable {
         let session = ExecSession(
             uid: pod.uid, container: container, command: command, tty: request.flag("tty"),
             stdin: request.flag("stdin"), stdout: request.flag("stdout"), stderr: request.flag("stderr"),
-            version5: chosen.hasPrefix("v5"))
+            version5: chosen.hasPrefix("v5"), spdy: spdy)
         let runtime = self.runtime
+        if spdy {
+            let expected = SPDYExecHandler.expectedStreams(
+                stdin: session.stdin, stdout: session.stdout, stderr: session.stderr, tty: session.tty)
+            return UpgradePlan(subprotocol: chosen) { channel in
+                let (frames, ready) = try await SPDYExecHandler.install(on: channel, expected: expected)
+                Task {
+                    // kubelet starts the command once every stream is open; a client that never opens them is dropped.
+                    guard (try? await ready.timeout(after: .seconds(30), on: channel.eventLoop)) != nil else {
+                        _ = try? await channel.close().get()
+                        return
+                    }
+                    await session.run(channel: channel, frames: frames, runtime: runtime)
+                }
+            }
+        }
         return UpgradePlan(subprotocol: chosen) { channel in
             let frames = try await WebSocketInbox.install(on: channel)
             Task { await session.run(channel: channel, frames: frames, runtime: runtime) }
@@ -89,7 +113,7 @@ final class PodStreams: Sendable {
                 try await SPDYPortForwarding.installPlain(channel, podName: name, uid: uid, dial: dial)
             }
         }
-        if offered.contains("SPDY/3.1+portforward.k8s.io") {
+        if profile.tunnelsSPDY, offered.contains("SPDY/3.1+portforward.k8s.io") {
             return UpgradePlan(subprotocol: "SPDY/3.1+portforward.k8s.io") { channel in
                 try await SPDYPortForwarding.installTunneled(channel, podName: name, uid: uid, dial: dial)
             }
@@ -124,6 +148,16 @@ final class PodStreams: Sendable {
                     "pod \(name) is not running; current phase: \(pod[path: ["status", "phase"]]?.stringValue ?? "Unknown")"
                 )
             }
+        }
+        // The API server has checked the pod; the kubelet's WebSocket handshake refuses the subprotocol.
+        if profile.refusesUnknownSubprotocolBare, request.headers.first(name: "upgrade")?.lowercased() == "websocket" {
+            let offered = request.headers["sec-websocket-protocol"].flatMap { $0.split(separator: ",") }.map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            let supported = kind == "exec" ? profile.execProtocols : ["portforward.k8s.io", "v4.channel.k8s.io"]
+            if !offered.isEmpty, !offered.contains(where: supported.contains) { return .bare(.forbidden) }
+        }
+        if kind == "portforward" {
             let ports = (request.query["ports"] ?? []).flatMap { $0.split(separator: ",") }
             if ports.isEmpty { throw APIError.badRequest("query parameter \"port\" is required") }
         }

@@ -214,9 +214,11 @@ final class KubectlPortForward: @unchecked Sendable {
     private let process = Process()
     private let output = Pipe()
 
-    init(kubeconfig: String, namespace: String, pod: String) throws {
+    init(kubeconfig: String, namespace: String, pod: String, remotePort: Int = 8080) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/kubectl")
-        process.arguments = ["--kubeconfig", kubeconfig, "-n", namespace, "port-forward", "pod/\(pod)", ":8080"]
+        process.arguments = [
+            "--kubeconfig", kubeconfig, "-n", namespace, "port-forward", "pod/\(pod)", ":\(remotePort)",
+        ]
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -231,7 +233,7 @@ final class KubectlPortForward: @unchecked Sendable {
                 guard !chunk.isEmpty else { throw ProbeError("kubectl port-forward ended: \(text)") }
                 text += String(decoding: chunk, as: UTF8.self)
             }
-            // "Forwarding from 127.0.0.1:PORT -> 8080"
+            // "Forwarding from 127.0.0.1:PORT -> REMOTE"
             guard let range = text.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression),
                 let port = UInt16(text[range].split(separator: ":").last ?? "")
             else { throw ProbeError("no port in kubectl's output: \(text)") }

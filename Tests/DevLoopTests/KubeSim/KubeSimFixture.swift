@@ -10,21 +10,25 @@ struct KubeSimFixture {
     let client: KubeClient
     let directory: URL
 
-    static func start() async throws -> KubeSimFixture {
+    /// `profile`: the Kubernetes release whose streaming protocols and /version kubesim has.
+    static func start(profile: APIServerProfile = .current) async throws -> KubeSimFixture {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "devloop-kubesim-\(UUID().uuidString.prefix(8))")
         let runtime = BubblewrapPodRuntime(
             configuration: BubblewrapRuntimeConfiguration(
                 stateDirectory: directory.appendingPathComponent("pods"), backOffBase: .seconds(1),
                 backOffMax: .seconds(2)))
-        let server = try await KubeSimServer.start(directory: directory, runtime: runtime)
+        let server = try await KubeSimServer.start(
+            directory: directory, runtime: runtime, options: KubeSimServer.Options(profile: profile))
         let config = try KubeClientConfig.load(
             loader: KubeConfigLoader(environment: [:], explicitPath: server.kubeconfigPath))
         return KubeSimFixture(server: server, client: KubeClient(config: config), directory: directory)
     }
 
-    static func run(_ body: (KubeSimFixture) async throws -> Void) async throws {
-        let fixture = try await start()
+    static func run(
+        profile: APIServerProfile = .current, _ body: (KubeSimFixture) async throws -> Void
+    ) async throws {
+        let fixture = try await start(profile: profile)
         do {
             try await body(fixture)
         } catch {

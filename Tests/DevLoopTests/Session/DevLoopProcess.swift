@@ -30,12 +30,7 @@ final class DevLoopProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        var environment = ProcessInfo.processInfo.environment
-        environment["HOME"] = directory
-        environment["KUBECONFIG"] = kubeconfig
-        environment["NO_COLOR"] = "1"
-        for (name, value) in overrides { environment[name] = value }
-        process.environment = environment
+        process.environment = Self.environment(home: directory, kubeconfig: kubeconfig, overrides)
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
@@ -43,6 +38,17 @@ final class DevLoopProcess: @unchecked Sendable {
         try process.run()
         let reader = Thread { [self] in read(output.fileHandleForReading) }
         reader.start()
+    }
+
+    /// The test process's environment with HOME, KUBECONFIG (removed when nil) and NO_COLOR set, then
+    /// `overrides` (a nil value removes a variable).
+    static func environment(home: String, kubeconfig: String?, _ overrides: [String: String?]) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["HOME"] = home
+        environment["KUBECONFIG"] = kubeconfig
+        environment["NO_COLOR"] = "1"
+        for (name, value) in overrides { environment[name] = value }
+        return environment
     }
 
     private func read(_ handle: FileHandle) {

@@ -72,7 +72,8 @@ public struct ManifestApplier: Sendable {
         return results
     }
 
-    public func apply(_ object: JSONValue) async throws -> AppliedObject {
+    /// `dryRun`: the API server checks and answers the apply without storing anything (`dryRun=All`).
+    public func apply(_ object: JSONValue, dryRun: Bool = false) async throws -> AppliedObject {
         let apiVersion = object["apiVersion"]?.string ?? ""
         let kind = object["kind"]?.string ?? ""
         let name = object[path: "metadata", "name"]?.string ?? ""
@@ -90,7 +91,9 @@ public struct ManifestApplier: Sendable {
         let path = type.collectionPath(namespace: namespace) + "/" + QueryEncoding.escape(name)
         let before = try await current(path)
         let response = try await client.send(
-            "PATCH", path, query: [("fieldManager", Self.fieldManager), ("force", "true")], body: try body.encoded(),
+            "PATCH", path,
+            query: [("fieldManager", Self.fieldManager), ("force", "true")] + (dryRun ? [("dryRun", "All")] : []),
+            body: try body.encoded(),
             contentType: "application/apply-patch+yaml")
         let after = try KubeClient.decodeKubernetesJSON(response, "PATCH", path)
         let outcome: AppliedObject.Outcome =

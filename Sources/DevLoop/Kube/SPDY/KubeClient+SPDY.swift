@@ -15,10 +15,23 @@ public enum PortForwardProtocol: String, Sendable, CaseIterable {
 struct PortForwardUpgradeRefused: Error, CustomStringConvertible {
     var status: Int
     var detail: String
-    var description: String { "the port-forward upgrade was refused (HTTP \(status)): \(detail)" }
+    /// Whether the refusal came with a Kubernetes Status: the API server's own answer, not a
+    /// WebSocket library's handshake refusal.
+    var fromAPIServer = false
+    var description: String {
+        "the port-forward upgrade was refused (HTTP \(status)): \(detail.isEmpty ? "no body" : detail)"
+    }
     /// A missing pod or a forbidden request stays so for every protocol; anything else may be the
-    /// protocol (an old API server, a proxy that does not pass WebSocket).
-    var fallBack: Bool { status != 403 && status != 404 && status != 401 }
+    /// protocol (an old API server, a proxy that does not pass WebSocket). A 1.25 kubelet refuses the
+    /// `SPDY/3.1+portforward.k8s.io` subprotocol with a bare 403 (no Status), which kubectl also takes
+    /// as "try plain SPDY"; RBAC's 403 carries a Status.
+    var fallBack: Bool {
+        switch status {
+        case 401, 404: false
+        case 403: !fromAPIServer
+        default: true
+        }
+    }
 }
 
 extension KubeClient {
@@ -99,10 +112,12 @@ extension KubeClient {
         }
     }
 
-    private static func refusal(_ status: Int, _ body: Data) -> PortForwardUpgradeRefused {
-        let message = (try? JSONValue.decode(body))?["message"]?.string
+    static func refusal(_ status: Int, _ body: Data) -> PortForwardUpgradeRefused {
+        let decoded = try? JSONValue.decode(body)
         return PortForwardUpgradeRefused(
-            status: status, detail: message ?? String(decoding: body.prefix(512), as: UTF8.self))
+            status: status,
+            detail: decoded?["message"]?.string ?? String(decoding: body.prefix(512), as: UTF8.self),
+            fromAPIServer: decoded?["kind"]?.string == "Status")
     }
 
     /// kubectl's plain SPDY request: a POST that asks to switch to SPDY/3.1 with the port-forward

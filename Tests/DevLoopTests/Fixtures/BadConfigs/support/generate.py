@@ -106,6 +106,33 @@ c("config-address-hostname.yaml", BASE + "forwards:\n  - local: 8080\n    remote
 c("config-run-empty.yaml", BASE + "restart:\n  run: \"\"\n", "restart.run", "must not be empty")
 c("config-restart-paths-mapping.yaml", BASE + "restart:\n  paths: {swift: yes}\n  run: ./server\n", "restart.paths", "must be a list")
 
+# --- refused only by the cluster: the CLI test creates `someones-team` without the dev label first
+# (the loader accepts these files; BadConfigCorpusTests checks that it does)
+c("cluster-namespace-unlabelled.yaml", cfg(**{"namespace: webapp-dev": "namespace: someones-team"}), "namespace", "exists but is not labelled devloop.dev/dev=true")
+
+# manifests the loader accepts and the API server refuses (a dry run of every object comes first, so
+# nothing is applied, and the namespace made for them is deleted again)
+DEPLOY = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: app
+        image: busybox
+"""
+c("cluster-manifest-selector-mismatch.yaml", DEPLOY.replace("      labels: {app: web}", "      labels: {app: other}"), "spec.template.metadata.labels", "does not match template")
+c("cluster-manifest-unknown-field.yaml", DEPLOY.replace("  replicas: 1", "  replicas: 1\n  replicass: 2"), "spec.replicass", "field not declared in schema")
+c("cluster-manifest-negative-replicas.yaml", DEPLOY.replace("  replicas: 1", "  replicas: -1"), "spec.replicas", "greater than or equal to 0")
+c("cluster-manifest-second-refused.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: first-is-valid\ndata: {a: b}\n---\n" + DEPLOY.replace("      labels: {app: web}", "      labels: {app: other}"), "spec.template.metadata.labels", "does not match template")
+
 # --- manifests (scoped against namespace webapp-dev)
 DEP = """apiVersion: apps/v1
 kind: Deployment
