@@ -77,6 +77,7 @@ struct StatusPrinter {
                 Output.error("build failed; the old server keeps serving:\n\(output)")
             case .forward(.failed(let message)): Output.error("forward: \(message)")
             case .podWarning(let message): Output.error(message)
+            case .clusterUnreachable(let message): Output.error("the cluster does not answer, retrying: \(message)")
             default: if let line = Self.line(event) { Output.line(line) }
             }
         }
@@ -105,9 +106,10 @@ struct StatusPrinter {
             return "reconciled \(report.paths.count) entries in \(report.duration.shortText)"
         case .stopping: return "stopping"
         case .namespaceDeleted(let name): return "namespace \(name) deleted"
+        case .clusterBack(let after): return "the cluster answers again (after \(after.shortText))"
         case .forward(.connected(let target, let carrier)):
             return "port-forward to pod \(target.name) over \(describe(carrier))"
-        case .forward, .log, .syncFailed, .restartFailed, .podWarning: return nil
+        case .forward, .log, .syncFailed, .restartFailed, .podWarning, .clusterUnreachable: return nil
         }
     }
 

@@ -55,11 +55,21 @@ public actor PodTracker: PodTargetSource {
         var timeout: Task<Void, Never>?
     }
 
-    public init(client: KubeClient, namespace: String, selector: String, container: String?) {
+    /// `onHealth` hears when the watch loses the API server and when it has it back.
+    public init(
+        client: KubeClient, namespace: String, selector: String, container: String?,
+        onHealth: (@Sendable (StreamHealth) -> Void)? = nil
+    ) {
         self.namespace = namespace
         self.selector = selector
         self.container = container
-        watcher = ResourceWatcher(client: client, path: "/api/v1/namespaces/\(namespace)/pods", labelSelector: selector)
+        var watcher = ResourceWatcher(
+            client: client, path: "/api/v1/namespaces/\(namespace)/pods", labelSelector: selector)
+        watcher.onHealth = onHealth
+        // The session's every stage follows this watch: after an outage it must be back within about
+        // a second and a half of the API server, not at the end of a long back-off step.
+        watcher.maximumRetryDelay = .milliseconds(1500)
+        self.watcher = watcher
     }
 
     /// Follows the watch until cancelled (or until the watch fails for good, which is thrown).

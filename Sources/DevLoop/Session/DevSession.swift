@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// `devloop up`: one `run()` that owns every task of the dev loop in one task group, from the dev
 /// namespace to the log stream, until cancelled. Everything it does is announced on `events`, and what
@@ -84,9 +85,10 @@ public final class DevSession: Sendable {
             if namespace.created { try? await client.delete("/api/v1/namespaces/\(namespace.name)") }
             throw refused
         }
+        let outage = OutageReporter { [sink] in sink.yield($0) }
         let tracker = PodTracker(
             client: client, namespace: namespace.name, selector: config.pod.labelSelector,
-            container: config.pod.container)
+            container: config.pod.container, onHealth: outage.report)
         var engines: [(SyncMapping, SyncEngine)] = []
         var forwards: [PortForwardSession] = []
         do {
@@ -327,5 +329,29 @@ actor StateRecorder {
 extension Duration {
     var milliseconds: Double {
         Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
+    }
+}
+
+/// Turns the pod watch's health into one event when the API server goes away and one when it is back.
+private final class OutageReporter: Sendable {
+    private let began = Mutex<ContinuousClock.Instant?>(nil)
+    private let emit: @Sendable (SessionEvent) -> Void
+
+    init(emit: @escaping @Sendable (SessionEvent) -> Void) { self.emit = emit }
+
+    func report(_ health: StreamHealth) {
+        switch health {
+        case .interrupted(let error):
+            let first = began.withLock { began in
+                if began != nil { return false }
+                began = .now
+                return true
+            }
+            if first { emit(.clusterUnreachable("\(error)")) }
+        case .resumed:
+            if let since = began.withLock({ began in defer { began = nil }; return began }) {
+                emit(.clusterBack(after: .now - since))
+            }
+        }
     }
 }

@@ -21,6 +21,10 @@ public enum SessionEvent: Sendable, Equatable {
     case forward(ForwardEvent)
     case log(LogRecord)
     case podWarning(String)
+    /// The API server stopped answering the pod watch (once per outage); devloop retries with back-off.
+    case clusterUnreachable(String)
+    /// The API server answers again, `after` the outage began.
+    case clusterBack(after: Duration)
     case stopping
     case namespaceDeleted(String)
 }

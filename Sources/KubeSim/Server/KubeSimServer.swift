@@ -129,8 +129,19 @@ public final class KubeSimServer: Sendable {
 
     /// Closes the listener and every connection, then serves again on the same port with the same state.
     public func restartAPIServer() async throws {
+        await takeAPIServerDown()
+        try await bringAPIServerUp()
+    }
+
+    /// An outage: the port refuses connections and every open one is closed; pods keep running.
+    public func takeAPIServerDown() async {
         if let old = listener.withLock({ $0 }) { await old.close() }
+        listener.withLock { $0 = nil }
         streams.cutAll()
+    }
+
+    /// Serves again on the same port with the same state, after `takeAPIServerDown`.
+    public func bringAPIServerUp() async throws {
         let fresh = try await APIListener.bind(port: port, tls: tls, responder: router, streams: streams, group: group)
         listener.withLock { $0 = fresh }
     }
