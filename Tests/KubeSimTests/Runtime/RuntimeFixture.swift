@@ -32,9 +32,11 @@ struct RuntimeFixture {
     }
 
     /// Polls the pod's status until `condition` holds; fails the test with the last status after `timeout`.
+    /// The default is a bound against a hang, not a measure: with every kubesim suite side by side on
+    /// a shared 2-core machine, each sandboxed `echo` of a pod with two init containers took 3-4 s.
     @discardableResult
     func waitFor(
-        _ uid: String, timeout: Duration = .seconds(15), _ what: String,
+        _ uid: String, timeout: Duration = .seconds(60), _ what: String,
         sourceLocation: SourceLocation = #_sourceLocation, _ condition: (RuntimePodStatus) -> Bool
     ) async throws -> RuntimePodStatus {
         let deadline = ContinuousClock.now + timeout

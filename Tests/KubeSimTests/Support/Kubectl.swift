@@ -55,22 +55,29 @@ final class RunningProcess: @unchecked Sendable {
             process.standardInput = FileHandle.nullDevice
             try process.run()
         }
-        let ended = outputEnded
-        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard !data.isEmpty else { return Self.ended(handle, ended.0) }
-            self?.lock.withLock { self?.out.append(data) }
+        Self.read(output.fileHandleForReading, ended: outputEnded.0) { [self] data in
+            lock.withLock { out.append(data) }
         }
-        errors.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard !data.isEmpty else { return Self.ended(handle, ended.1) }
-            self?.lock.withLock { self?.err.append(data) }
+        Self.read(errors.fileHandleForReading, ended: outputEnded.1) { [self] data in
+            lock.withLock { err.append(data) }
         }
     }
 
-    private static func ended(_ handle: FileHandle, _ end: OneShot<Void>) {
-        handle.readabilityHandler = nil
-        end.complete(())
+    /// Reads to the end of file on a thread of its own (blocking reads stay off the cooperative pool;
+    /// no dispatch source outlives the pipe).
+    private static func read(
+        _ handle: FileHandle, ended: OneShot<Void>, append: @escaping @Sendable (Data) -> Void
+    ) {
+        let thread = Thread {
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { break }
+                append(data)
+            }
+            ended.complete(())
+        }
+        thread.name = "test-process-output"
+        thread.start()
     }
 
     var stdout: String { lock.withLock { String(decoding: out, as: UTF8.self) } }
