@@ -36,7 +36,8 @@ struct KubectlPortForwardTests {
         let ports = try await kubectl.forwardedPorts(count: 3)
         let local = try #require(ports[5000])
 
-        #expect(await httpGet(try await hostConnect(local), path: "/index.txt") == "first \(marker)\n")
+        let first = await httpGet(try await hostConnect(local), path: "/index.txt")
+        #expect(first == "first \(marker)\n")
         try "changed \(marker)\n".write(toFile: site + "/index.txt", atomically: true, encoding: .utf8)
         #expect(await httpGet(try await hostConnect(local), path: "/index.txt") == "changed \(marker)\n")
         // Several connections at once, each its own pair of streams.
