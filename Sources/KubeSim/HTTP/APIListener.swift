@@ -46,7 +46,8 @@ final class APIListener: Sendable {
     }
 
     static func bind(
-        port: Int, tls: NIOSSLContext, responder: APIResponder, streams: OpenStreams, group: EventLoopGroup
+        port: Int, tls: NIOSSLContext, responder: APIResponder, streams: OpenStreams, recorder: RequestRecorder,
+        group: EventLoopGroup
     ) async throws -> APIListener {
         let connections = Locked<[ObjectIdentifier: Channel]>([:])
         let plans = Locked<[ObjectIdentifier: UpgradePlan]>([:])
@@ -63,7 +64,8 @@ final class APIListener: Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
-                    let upgraders = makeUpgraders(responder: responder, plans: plans, streams: streams)
+                    let upgraders = makeUpgraders(
+                        responder: responder, plans: plans, streams: streams, recorder: recorder)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withPipeliningAssistance: true,
                         withServerUpgrade: (
@@ -76,6 +78,7 @@ final class APIListener: Sendable {
                     try channel.pipeline.syncOperations.addHandler(
                         HTTPRequestHandler(
                             responder: { head, body, channel in
+                                recorder.record(head, body: body)
                                 let user = await responder.user(head: head, channel: channel)
                                 return await responder.respond(HTTPRequest(head: head, body: body, user: user))
                             }, streams: streams), name: "kubesim-http")
@@ -86,7 +89,8 @@ final class APIListener: Sendable {
     }
 
     private static func makeUpgraders(
-        responder: APIResponder, plans: Locked<[ObjectIdentifier: UpgradePlan]>, streams: OpenStreams
+        responder: APIResponder, plans: Locked<[ObjectIdentifier: UpgradePlan]>, streams: OpenStreams,
+        recorder: RequestRecorder
     ) -> [HTTPServerProtocolUpgrader] {
         @Sendable func plan(_ channel: Channel, _ head: HTTPRequestHead, spdy: Bool) -> EventLoopFuture<UpgradePlan?> {
             let promise = channel.eventLoop.makePromise(of: UpgradePlan?.self)
@@ -97,6 +101,7 @@ final class APIListener: Sendable {
                 }
                 let request = HTTPRequest(head: head, body: nil, user: user)
                 let plan = await responder.planUpgrade(request, offered: offered, spdy: spdy)
+                if plan != nil { recorder.record(head) }
                 plans.withLock { $0[ObjectIdentifier(channel)] = plan }
                 return plan
             }

@@ -28,6 +28,8 @@ public final class KubeSimServer: Sendable {
     /// A bearer token from `DIR/tokens.csv`.
     public let token: String
     public let api: APIService
+    /// Every request received, once a test starts it (off by default).
+    public let requests: RequestRecorder
 
     let kubelet: Kubelet
     private let router: APIRouter
@@ -41,7 +43,7 @@ public final class KubeSimServer: Sendable {
     private init(
         directory: URL, port: Int, runtime: PodRuntime, token: String, api: APIService, kubelet: Kubelet,
         router: APIRouter, tls: NIOSSLContext, streams: OpenStreams, group: MultiThreadedEventLoopGroup,
-        listener: APIListener, tasks: [Task<Void, Never>], responseDelay: Locked<Duration>
+        listener: APIListener, tasks: [Task<Void, Never>], responseDelay: Locked<Duration>, requests: RequestRecorder
     ) {
         self.directory = directory
         self.kubeconfigPath = directory.appendingPathComponent("kubeconfig").path
@@ -57,6 +59,7 @@ public final class KubeSimServer: Sendable {
         self.listener = Locked(listener)
         self.tasks = Locked(tasks)
         self.responseDelay = responseDelay
+        self.requests = requests
     }
 
     /// Starts kubesim with its state in `directory` (created if needed) and returns once it serves.
@@ -80,10 +83,12 @@ public final class KubeSimServer: Sendable {
         // The port is known only after binding (port 0): the router learns it from the listener.
         let pods = PodStreams(api: api, runtime: runtime, kubelet: kubelet, profile: options.profile)
         let lazyRouter = LazyResponder()
+        let requests = RequestRecorder()
         let listener: APIListener
         do {
             listener = try await APIListener.bind(
-                port: options.port, tls: tls, responder: lazyRouter, streams: streams, group: group)
+                port: options.port, tls: tls, responder: lazyRouter, streams: streams, recorder: requests,
+                group: group)
         } catch {
             try? await group.shutdownGracefully()
             throw KubeSimError.configuration("cannot listen on 127.0.0.1:\(options.port): \(error)")
@@ -101,7 +106,7 @@ public final class KubeSimServer: Sendable {
         return KubeSimServer(
             directory: directory, port: listener.port, runtime: runtime, token: try tokenFile.firstToken() ?? "",
             api: api, kubelet: kubelet, router: router, tls: tls, streams: streams, group: group, listener: listener,
-            tasks: tasks, responseDelay: responseDelay)
+            tasks: tasks, responseDelay: responseDelay, requests: requests)
     }
 
     /// Stops serving and stops every pod process.
@@ -142,7 +147,8 @@ public final class KubeSimServer: Sendable {
 
     /// Serves again on the same port with the same state, after `takeAPIServerDown`.
     public func bringAPIServerUp() async throws {
-        let fresh = try await APIListener.bind(port: port, tls: tls, responder: router, streams: streams, group: group)
+        let fresh = try await APIListener.bind(
+            port: port, tls: tls, responder: router, streams: streams, recorder: requests, group: group)
         listener.withLock { $0 = fresh }
     }
 

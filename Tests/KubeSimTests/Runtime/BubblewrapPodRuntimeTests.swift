@@ -153,7 +153,7 @@ struct BubblewrapPodRuntimeTests {
         var starts: [Date] = []
         try await fixture.runtime.start(pod)
         var sawBackOff = false
-        try await fixture.waitFor(pod.uid, timeout: .seconds(20), "three restarts") { status in
+        try await fixture.waitFor(pod.uid, timeout: .seconds(60), "three restarts") { status in
             let container = status.containers[0]
             if case .running(let startedAt) = container.state, starts.last != startedAt { starts.append(startedAt) }
             if case .terminated(_, _, _, let startedAt, _) = container.lastState, !starts.contains(startedAt) {

@@ -32,9 +32,11 @@ struct RuntimeFixture {
     }
 
     /// Polls the pod's status until `condition` holds; fails the test with the last status after `timeout`.
+    /// The default is a bound against a hang, not a measure: with every kubesim suite side by side on
+    /// a shared 2-core machine, each sandboxed `echo` of a pod with two init containers took 3-4 s.
     @discardableResult
     func waitFor(
-        _ uid: String, timeout: Duration = .seconds(15), _ what: String,
+        _ uid: String, timeout: Duration = .seconds(60), _ what: String,
         sourceLocation: SourceLocation = #_sourceLocation, _ condition: (RuntimePodStatus) -> Bool
     ) async throws -> RuntimePodStatus {
         let deadline = ContinuousClock.now + timeout
@@ -69,11 +71,13 @@ func httpServerPod(uid: String, folder: String, port: Int = 5000, marker: String
         volumes: [RuntimeVolume(name: "site", source: .hostPath(folder))], terminationGracePeriodSeconds: 2)
 }
 
-/// `GET path` over a connected socket (which it closes); returns the response body.
+/// `GET path` over a connected socket (which it closes); returns the response body. A reply silent for 30 s ends it: a bound
+/// against a hang, not a measure (a first request through kubectl port-forward took 4 s here with
+/// every kubesim suite side by side).
 func httpGet(_ fd: Int32, path: String) async -> String {
     await onDedicatedThread("test-http") {
         defer { close(fd) }
-        var limit = timeval(tv_sec: 5, tv_usec: 0)
+        var limit = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         let request = Array("GET \(path) HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8)
         _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

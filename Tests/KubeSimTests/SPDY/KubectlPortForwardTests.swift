@@ -36,7 +36,8 @@ struct KubectlPortForwardTests {
         let ports = try await kubectl.forwardedPorts(count: 3)
         let local = try #require(ports[5000])
 
-        #expect(await httpGet(try await hostConnect(local), path: "/index.txt") == "first \(marker)\n")
+        let first = await httpGet(try await hostConnect(local), path: "/index.txt")
+        #expect(first == "first \(marker)\n")
         try "changed \(marker)\n".write(toFile: site + "/index.txt", atomically: true, encoding: .utf8)
         #expect(await httpGet(try await hostConnect(local), path: "/index.txt") == "changed \(marker)\n")
         // Several connections at once, each its own pair of streams.
@@ -127,6 +128,7 @@ func hostConnect(_ port: Int) async throws -> Int32 {
 /// kubectl running, its output collected.
 final class KubectlProcess: Sendable {
     private let process: Process
+    private let exit: OneShot<Int32>
     private let output = CollectedText()
 
     init(_ arguments: [String]) throws {
@@ -137,6 +139,7 @@ final class KubectlProcess: Sendable {
         process.standardOutput = pipe
         process.standardError = pipe
         let reader = pipe.fileHandleForReading
+        exit = process.exitStatus()
         try process.run()
         let thread = Thread { [output] in
             while true {
@@ -172,11 +175,12 @@ final class KubectlProcess: Sendable {
         #expect(text.contains(needle), "kubectl output: \(text)")
     }
 
+    /// SIGTERM, and SIGKILL if that has not ended it within 5 s; never blocks the caller's thread.
     func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        guard exit.value == nil else { return }
+        process.terminate()
+        let (pid, exit) = (process.processIdentifier, exit)
+        Task { if await exit.wait(timeout: .seconds(5)) == nil { kill(pid, SIGKILL) } }
     }
 }
 

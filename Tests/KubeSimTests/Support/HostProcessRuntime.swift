@@ -85,7 +85,10 @@ final class HostProcessRuntime: PodRuntime, @unchecked Sendable {
 }
 
 final class HostExecProcess: ExecProcess, @unchecked Sendable {
+    /// No exec in the API server's tests runs longer: one that does is killed, and reads as killed.
+    static let deadline = Duration.seconds(120)
     let process = Process()
+    private let status: OneShot<Int32>
     let stdin: FileHandle
     let stdout: FileHandle
     let stderr: FileHandle
@@ -97,6 +100,7 @@ final class HostExecProcess: ExecProcess, @unchecked Sendable {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors
+        status = process.exitStatus()
         try process.run()
         stdin = input.fileHandleForWriting
         stdout = output.fileHandleForReading
@@ -107,12 +111,12 @@ final class HostExecProcess: ExecProcess, @unchecked Sendable {
     }
 
     func wait() async -> Int32 {
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
-        return process.terminationReason == .uncaughtSignal
-            ? 128 + process.terminationStatus : process.terminationStatus
+        if let code = await status.wait(timeout: Self.deadline) { return code }
+        kill(process.processIdentifier, SIGKILL)
+        return await status.wait(timeout: .seconds(10)) ?? 128 + SIGKILL
     }
 
-    func terminate() { if process.isRunning { process.terminate() } }
+    func terminate() { if status.value == nil { process.terminate() } }
 }
 
 enum HostSocket {

@@ -27,6 +27,8 @@ final class RunningProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var out = Data()
     private var err = Data()
+    private var status: OneShot<Int32>!
+    private let outputEnded = (OneShot<Void>(), OneShot<Void>())
 
     init(
         kubeconfig: String?, arguments: [String], stdin: String?, executable: String = "/usr/bin/kubectl",
@@ -42,6 +44,7 @@ final class RunningProcess: @unchecked Sendable {
         let (output, errors) = (Pipe(), Pipe())
         process.standardOutput = output
         process.standardError = errors
+        status = process.exitStatus()
         if let stdin {
             let input = Pipe()
             process.standardInput = input
@@ -52,33 +55,47 @@ final class RunningProcess: @unchecked Sendable {
             process.standardInput = FileHandle.nullDevice
             try process.run()
         }
-        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            self?.lock.withLock { self?.out.append(data) }
+        Self.read(output.fileHandleForReading, ended: outputEnded.0) { [self] data in
+            lock.withLock { out.append(data) }
         }
-        errors.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            self?.lock.withLock { self?.err.append(data) }
+        Self.read(errors.fileHandleForReading, ended: outputEnded.1) { [self] data in
+            lock.withLock { err.append(data) }
         }
+    }
+
+    /// Reads to the end of file on a thread of its own (blocking reads stay off the cooperative pool;
+    /// no dispatch source outlives the pipe).
+    private static func read(
+        _ handle: FileHandle, ended: OneShot<Void>, append: @escaping @Sendable (Data) -> Void
+    ) {
+        let thread = Thread {
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { break }
+                append(data)
+            }
+            ended.complete(())
+        }
+        thread.name = "test-process-output"
+        thread.start()
     }
 
     var stdout: String { lock.withLock { String(decoding: out, as: UTF8.self) } }
     var stderr: String { lock.withLock { String(decoding: err, as: UTF8.self) } }
     var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
+    var isRunning: Bool { status.value == nil }
 
+    /// The exit status once the process has exited and its output has been read to the end (a child
+    /// it left behind may hold the pipes: then what came within 2 s).
     func wait(timeout: Duration) async throws -> Int32 {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else {
-                process.terminate()
-                throw TestFailure(
-                    "\(process.arguments ?? []) did not finish in \(timeout); stdout: \(stdout) stderr: \(stderr)")
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        guard let code = await status.wait(timeout: timeout) else {
+            process.terminate()
+            throw TestFailure(
+                "\(process.arguments ?? []) did not finish in \(timeout); stdout: \(stdout) stderr: \(stderr)")
         }
-        try await Task.sleep(for: .milliseconds(100))
-        return process.terminationStatus
+        _ = await outputEnded.0.wait(timeout: .seconds(2))
+        _ = await outputEnded.1.wait(timeout: .seconds(2))
+        return code
     }
 
     /// Waits until stdout satisfies `condition`.
@@ -93,7 +110,7 @@ final class RunningProcess: @unchecked Sendable {
     }
 
     func stop() {
-        if process.isRunning { process.interrupt() }
+        if isRunning { process.interrupt() }
     }
 }
 

@@ -1,13 +1,17 @@
 import Foundation
 import KubeSim
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOWebSocket
 
 /// A WebSocket client for the k8s channel protocols (what devloop's client speaks), over TLS with the
 /// cluster's CA and the bearer token.
+///
+/// Every handler is in the pipeline before the first byte arrives, and none is ever added or removed:
+/// a short exec's frames, its close and the connection's end can come in the same read as the 101.
+/// (NIO's client upgrade removes the HTTP decoder on a later event-loop turn, and a decoder that saw
+/// the end of the connection by then drops the bytes it held: the frames were lost.)
 final class TestWebSocket: Sendable {
     let channel: Channel
     let messages: AsyncStream<ByteBuffer>
@@ -26,41 +30,43 @@ final class TestWebSocket: Sendable {
         let context = try NIOSSLContext(configuration: tls)
         let (messages, continuation) = AsyncStream<ByteBuffer>.makeStream()
         let upgraded = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: String?.self)
-        let upgrader = NIOWebSocketClientUpgrader(maxFrameSize: 1 << 20) { channel, response in
-            upgraded.succeed(response.headers.first(name: "Sec-WebSocket-Protocol"))
-            return channel.eventLoop.makeCompletedFuture {
-                channel.pipeline.syncOperations.removeHandler(name: "upgrade-failure", promise: nil)
-                try channel.pipeline.syncOperations.addHandler(MessageCollector(continuation: continuation))
-            }
-        }
+        let request = upgradeRequest(
+            host: "127.0.0.1:\(server.port)", path: path, token: server.token, protocols: protocols)
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         NIOSSLClientHandler(context: context, serverHostname: nil))
-                }.flatMap {
-                    // Frames that arrive with the 101 in one read must reach the WebSocket decoder.
-                    channel.pipeline.addHTTPClientHandlers(
-                        leftOverBytesStrategy: .forwardBytes,
-                        withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
-                }.flatMapThrowing {
-                    try channel.pipeline.syncOperations.addHandler(
-                        UpgradeFailureHandler(promise: upgraded), name: "upgrade-failure")
+                    try addHandlers(
+                        to: channel.pipeline.syncOperations, request: request, upgraded: upgraded,
+                        messages: continuation)
                 }
             }
             .connect(host: "127.0.0.1", port: server.port).get()
-        var headers = HTTPHeaders([
-            ("Host", "127.0.0.1:\(server.port)"), ("Authorization", "Bearer \(server.token)"), ("Content-Length", "0"),
-        ])
-        if !protocols.isEmpty { headers.add(name: "Sec-WebSocket-Protocol", value: protocols.joined(separator: ", ")) }
-        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
-        // Head and end in one go: once the 101 arrives, the pipeline speaks WebSocket only.
-        try await channel.eventLoop.submit {
-            channel.write(HTTPClientRequestPart.head(head), promise: nil)
-            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-        }.get()
         let chosen = try await upgraded.futureResult.get()
         return TestWebSocket(channel: channel, messages: messages, subprotocol: chosen)
+    }
+
+    /// The upgrade request: it is written when the connection becomes active.
+    static func upgradeRequest(host: String, path: String, token: String, protocols: [String]) -> String {
+        var lines = [
+            "GET \(path) HTTP/1.1", "Host: \(host)", "Authorization: Bearer \(token)", "Connection: Upgrade",
+            "Upgrade: websocket", "Sec-WebSocket-Version: 13",
+            "Sec-WebSocket-Key: \(Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString())",
+        ]
+        if !protocols.isEmpty { lines.append("Sec-WebSocket-Protocol: \(protocols.joined(separator: ", "))") }
+        return lines.joined(separator: "\r\n") + "\r\n\r\n"
+    }
+
+    /// The client's handlers after TLS: the 101's reader, then the WebSocket codec and the collector.
+    static func addHandlers(
+        to pipeline: ChannelPipeline.SynchronousOperations, request: String, upgraded: EventLoopPromise<String?>,
+        messages: AsyncStream<ByteBuffer>.Continuation
+    ) throws {
+        try pipeline.addHandler(UpgradeResponseReader(request: request, promise: upgraded))
+        try pipeline.addHandler(WebSocketFrameEncoder())
+        try pipeline.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 20)))
+        try pipeline.addHandler(MessageCollector(continuation: messages))
     }
 
     func send(channel number: UInt8, _ bytes: [UInt8]) async throws {
@@ -73,12 +79,83 @@ final class TestWebSocket: Sendable {
 
     /// Every message until the server closes, as (channel, payload).
     func collect() async -> [(UInt8, [UInt8])] {
+        await Self.collect(messages)
+    }
+
+    static func collect(_ messages: AsyncStream<ByteBuffer>) async -> [(UInt8, [UInt8])] {
         var result: [(UInt8, [UInt8])] = []
         for await var message in messages {
             guard let number = message.readInteger(as: UInt8.self) else { continue }
             result.append((number, message.readBytes(length: message.readableBytes) ?? []))
         }
         return result
+    }
+}
+
+/// Sends the upgrade request, reads the response head up to its blank line, and from then on hands
+/// every byte on unchanged (it stays in the pipeline: nothing is removed, so nothing can be dropped).
+private final class UpgradeResponseReader: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private static let headLimit = 64 * 1024
+    private let request: String
+    private let promise: EventLoopPromise<String?>
+    private var head: ByteBuffer?
+    private var upgraded = false
+    private var decided = false
+
+    init(request: String, promise: EventLoopPromise<String?>) {
+        self.request = request
+        self.promise = promise
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: request)), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        if upgraded {
+            context.fireChannelRead(wrapInboundOut(bytes))
+            return
+        }
+        guard !decided else { return }
+        head.setOrWriteBuffer(&bytes)
+        guard var received = head else { return }
+        let view = received.readableBytesView
+        guard let end = view.firstRange(of: Array("\r\n\r\n".utf8)) else {
+            if received.readableBytes > Self.headLimit { decide(context, .failure(TestFailure("no end of the 101"))) }
+            return
+        }
+        let text = received.readString(length: end.upperBound - view.startIndex) ?? ""
+        head = nil
+        let lines = text.components(separatedBy: "\r\n")
+        let status = lines.first?.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+        guard status == 101 else {
+            decide(context, .failure(TestFailure("no upgrade: HTTP \(status.map(String.init) ?? lines.first ?? "")")))
+            return
+        }
+        let subprotocol = lines.dropFirst().first { $0.lowercased().hasPrefix("sec-websocket-protocol:") }.map {
+            String($0.drop { $0 != ":" }.dropFirst()).trimmingCharacters(in: .whitespaces)
+        }
+        upgraded = true
+        decide(context, .success(subprotocol))
+        if received.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(received)) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !decided { promise.fail(TestFailure("connection closed before the 101")) }
+        decided = true
+        context.fireChannelInactive()
+    }
+
+    private func decide(_ context: ChannelHandlerContext, _ result: Result<String?, any Error>) {
+        decided = true
+        promise.completeWith(result)
+        if case .failure = result { context.close(promise: nil) }
     }
 }
 
@@ -100,29 +177,8 @@ private final class MessageCollector: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) { continuation.finish() }
 
-    /// A short exec can finish, and the server close the connection, before the upgrade adds this
-    /// handler: the channel's end then came and went, and `collect()` would wait for it for ever.
-    func handlerAdded(context: ChannelHandlerContext) {
-        if !context.channel.isActive { continuation.finish() }
-    }
-}
-
-/// Fails the upgrade promise when the server answers with a plain HTTP response instead of 101.
-private final class UpgradeFailureHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    let promise: EventLoopPromise<String?>
-    init(promise: EventLoopPromise<String?>) { self.promise = promise }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head(let head) = unwrapInboundIn(data) {
-            promise.fail(TestFailure("no upgrade: HTTP \(head.status.code)"))
-        }
-    }
-
-    /// A short exec can finish, and the server close, while the upgrade is still being set up: the
-    /// upgrade's success (if any) wins the race.
-    func channelInactive(context: ChannelHandlerContext) {
-        let promise = self.promise
-        context.eventLoop.scheduleTask(in: .seconds(1)) { promise.fail(TestFailure("connection closed")) }
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        continuation.finish()
+        context.close(promise: nil)
     }
 }
