@@ -88,9 +88,9 @@ extension WebAppInPodTests {
                 $0.contains("forwarding http://127.0.0.1:\(project.port) -> pod port 5000")
             }
             print("devloop up on the shipped web app: serving after \(ContinuousClock.now - started)")
-            print(
-                "devloop up on the shipped web app: "
-                    + (up.output.split(separator: "\n").first { $0.hasPrefix("sync ") } ?? ""))
+            // auto picks hostPath: the pod sees this machine's sources folder.
+            let transport = up.output.split(separator: "\n").first { $0.hasPrefix("sync ") } ?? ""
+            #expect(transport.contains(" via hostPath "), "\(transport)")
             let page = await httpGet(port: project.port)
             #expect(page?.status == 200)
             #expect(page?.body.contains(title) == true, "\(page?.body ?? "no answer")")
