@@ -99,14 +99,25 @@ public struct Pod: Sendable, Equatable {
         PodTarget(namespace: namespace, name: name, uid: uid, container: containerName(container))
     }
 
-    /// A port reference resolved against the container's declared ports (a name must be declared).
+    /// A port reference resolved against the declared container ports (a name must be declared): the
+    /// chosen container's first, then any other's, as kubectl port-forward resolves a name (a forward
+    /// reaches the pod's network namespace, whichever container listens).
     public func port(_ reference: PortReference, container: String?) -> UInt16? {
         switch reference {
         case .number(let number): return number
         case .name(let wanted):
             let chosen = containerName(container)
-            return containers.first { $0.name == chosen }?.ports.first { $0.name == wanted }?.number
+            let ordered = containers.filter { $0.name == chosen } + containers.filter { $0.name != chosen }
+            return ordered.lazy.compactMap { $0.ports.first { $0.name == wanted }?.number }.first
         }
+    }
+
+    /// The named container ports, for a message: `http=5000 (app), metrics=9100 (sidecar)`, or `none`.
+    public var namedPorts: String {
+        let named = containers.flatMap { container in
+            container.ports.compactMap { port in port.name.map { "\($0)=\(port.number) (\(container.name))" } }
+        }
+        return named.isEmpty ? "none" : named.joined(separator: ", ")
     }
 
     public func status(of container: String?) -> ContainerStatus? {

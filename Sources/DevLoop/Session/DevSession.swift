@@ -111,7 +111,8 @@ public final class DevSession: Sendable {
                 }
                 let ready = try await tracker.target(.ready, within: timeout)
                 emit(.podReady(ready))
-                for spec in config.forwards {
+                for (index, spec) in config.forwards.enumerated() {
+                    let remote = try await describePort(spec.remotePort, index: index, tracker: tracker)
                     let forward = PortForwardSession(
                         client: client, target: tracker, spec: spec,
                         remotePort: { [config] target in
@@ -120,7 +121,7 @@ public final class DevSession: Sendable {
                         }, logger: logger)
                     let port = try await forward.start()
                     forwards.append(forward)
-                    emit(.forwarding(address: spec.address, localPort: port, remotePort: spec.remotePort.description))
+                    emit(.forwarding(address: spec.address, localPort: port, remotePort: remote))
                     await state.update {
                         $0.forwards.append(
                             .init(address: spec.address, localPort: port, remotePort: spec.remotePort.description))
@@ -185,9 +186,24 @@ public final class DevSession: Sendable {
         let pod = await tracker.currentPod
         guard let pod, pod.uid == target.uid, let number = pod.port(port, container: container) else {
             throw PortForwardError.remote(
-                pod: target.name, port: 0, message: "container port named \(port) is not declared in the pod spec")
+                pod: target.name, port: 0,
+                message: "no container port named \(port) (named ports: \(pod?.namedPorts ?? "unknown"))")
         }
         return number
+    }
+
+    /// The forward's container port as the status line shows it (`http (5000)` for a name), checked
+    /// against the ready pod before the local port opens: a name it does not declare ends the session,
+    /// as kubectl port-forward refuses one, instead of failing every connection.
+    private func describePort(_ port: PortReference, index: Int, tracker: PodTracker) async throws -> String {
+        guard case .name = port else { return port.description }
+        guard let pod = await tracker.currentPod else { return port.description }
+        guard let number = pod.port(port, container: config.pod.container) else {
+            throw SessionError.forward(
+                "\(config.file): forwards[\(index)].remote: pod \(pod.name) declares no container port named `\(port)` "
+                    + "(named ports: \(pod.namedPorts))")
+        }
+        return "\(port) (\(number))"
     }
 
     /// Progress lines while the pod is not ready, and the pod in `session.json`.

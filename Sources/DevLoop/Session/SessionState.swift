@@ -88,6 +88,8 @@ public enum SessionError: Error, Sendable, CustomStringConvertible {
     case cluster(String)
     case transport(String)
     case state(String)
+    /// A forward whose container port the ready pod does not declare.
+    case forward(String)
 
     public var description: String {
         switch self {
@@ -96,6 +98,7 @@ public enum SessionError: Error, Sendable, CustomStringConvertible {
         case .cluster(let detail): return detail
         case .transport(let detail): return detail
         case .state(let detail): return detail
+        case .forward(let detail): return detail
         }
     }
 }

@@ -21,12 +21,30 @@ public enum TransportSelector {
             return Choice(transport: execTar, reason: "exec+tar: \(hostPath) is not writable here")
         }
         defer { try? FileManager.default.removeItem(atPath: probe) }
-        let seen = try? await executor.run(["cat", options.destination + "/" + name], stdin: Data())
-        guard let seen, seen.exitCode == 0, seen.stdout == Data(nonce.utf8) else {
-            return Choice(transport: execTar, reason: "exec+tar: the pod does not see \(hostPath)")
+        let inPod = options.destination + "/" + name
+        let seen: ExecResult
+        do {
+            seen = try await executor.run(["cat", inPod], stdin: Data())
+        } catch {
+            return Choice(transport: execTar, reason: "exec+tar: could not look for \(inPod) in the pod: \(error)")
+        }
+        guard seen.exitCode == 0, seen.stdout == Data(nonce.utf8) else {
+            return Choice(
+                transport: execTar,
+                reason: "exec+tar: the pod does not see \(hostPath) (\(Self.describe(seen, reading: inPod)))")
         }
         return Choice(
             transport: HostPathTransport(source: options.source, destination: hostPath),
             reason: "hostPath: the pod sees \(hostPath) as \(options.destination)")
+    }
+
+    /// What the pod's `cat` of the probe said, in a few words, for a user wondering why.
+    static func describe(_ result: ExecResult, reading path: String) -> String {
+        guard result.exitCode == 0 else {
+            let message = String(decoding: result.stderr.prefix(200), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            return "cat \(path) exited \(result.exitCode)" + (message.isEmpty ? "" : ": \(message)")
+        }
+        return "\(path) holds other content"
     }
 }

@@ -49,7 +49,21 @@ final class SandboxProcess: Sendable {
         close(info.writeEnd)
         let report = await onDedicatedThread("kubesim-sandbox") { readUntilClosingBrace(info.readEnd) }
         close(info.readEnd)
-        return SandboxProcess(bubblewrap: bubblewrap, initPID: sandboxChildPID(report))
+        let sandbox = SandboxProcess(bubblewrap: bubblewrap, initPID: sandboxChildPID(report))
+        await sandbox.waitUntilSetUp()
+        return sandbox
+    }
+
+    /// bubblewrap reports the init's pid before that process has built the sandbox (mounts, new root,
+    /// working directory), and the init forks the program only once it has: until then an exec joining
+    /// its namespaces would see a half-built file system (a runtime such as runc reports a container
+    /// started only after its mounts). Nothing announces the fork, so it is polled, briefly; a sandbox
+    /// that ends first (bubblewrap failed, or the program already exited) ends the wait too.
+    private func waitUntilSetUp(within limit: Duration = .seconds(30)) async {
+        let deadline = ContinuousClock.now + limit
+        while programPID == nil, !bubblewrap.hasExited, initIsAlive, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
     }
 
     /// The program the init started, while it runs.

@@ -82,15 +82,20 @@ final class DevLoopProcess: @unchecked Sendable {
 
     var output: String { lock.withLock { lines.joined(separator: "\n") } }
 
-    /// The first line (seen before or after this call) that satisfies `predicate`; fails the test after `timeout`.
+    /// How many lines devloop has printed so far: `waitForLine(from:)` then looks only at later ones.
+    var lineCount: Int { lock.withLock { lines.count } }
+
+    /// The first line from line number `from` on (seen before or after this call) that satisfies
+    /// `predicate`; fails the test after `timeout`.
     @discardableResult
     func waitForLine(
-        _ what: String, timeout: Duration = .seconds(90), where predicate: @escaping @Sendable (String) -> Bool
+        _ what: String, timeout: Duration = .seconds(90), from first: Int = 0,
+        where predicate: @escaping @Sendable (String) -> Bool
     ) async throws -> String {
         let id = UUID()
         let found: String? = await withCheckedContinuation { continuation in
             lock.withLock {
-                if let line = lines.first(where: predicate) {
+                if let line = lines.dropFirst(first).first(where: predicate) {
                     continuation.resume(returning: line)
                 } else if ended {
                     continuation.resume(returning: nil)

@@ -15,7 +15,10 @@ import Testing
         try await up.waitForLine("the embedded kubesim line") {
             $0.contains("KUBECONFIG=\(project.root)/.devloop/kubesim/")
         }
-        try await up.waitForLine("the forward") { $0.contains("forwarding http://127.0.0.1:\(project.port)") }
+        let forwarding = try await up.waitForLine("the forward") {
+            $0.contains("forwarding http://127.0.0.1:\(project.port)")
+        }
+        #expect(forwarding.hasSuffix(" -> pod port http (5000)"), "the named port resolved: \(forwarding)")
         let first = await httpGet(port: project.port, path: "/index.html")
         #expect(first?.status == 200)
         #expect(first?.body == "hello v1\n")
@@ -105,6 +108,24 @@ import Testing
             throw error
         }
         await cluster.stop()
+    }
+
+    /// A forward to a container port name the pod does not declare ends `up` (exit 1) before the local
+    /// port opens, naming the config's field and the names the pod does declare, as kubectl port-forward
+    /// refuses one; nothing is left running.
+    @Test func anUndeclaredPortNameEndsUpNamingTheFieldAndTheDeclaredPorts() async throws {
+        let project = try FixtureProject(remote: "htp")
+        defer { project.remove() }
+        let up = try DevLoopProcess.run(
+            ["up", "--config", project.config, "--sim"], directory: project.root, timeout: .seconds(120))
+        #expect(up.status == 1, "\(up.output)")
+        #expect(
+            up.output.contains(
+                "\(project.config): forwards[0].remote: pod fixture-"), "\(up.output)")
+        #expect(
+            up.output.contains("declares no container port named `htp` (named ports: http=5000 (app))"), "\(up.output)")
+        #expect(!up.output.contains("forwarding http://"), "\(up.output)")
+        #expect(processes(mentioning: project.root).isEmpty, "left behind: \(processes(mentioning: project.root))")
     }
 
     /// A broken config exits 2 naming file, line and field, before any cluster is started or touched.

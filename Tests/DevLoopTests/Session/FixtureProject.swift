@@ -15,9 +15,10 @@ struct FixtureProject {
 
     /// `emptyDir`: the pod's /app is its own (exec+tar only), so a replacement pod starts empty.
     /// `command`: the container's command (JSON), busybox httpd serving /app by default.
+    /// `remote`: the forward's container port, the port named http by default.
     init(
         namespace: String = "fixture-dev", extraConfig: String = "", emptyDir: Bool = false,
-        index: String = "hello v1\n", command: String = defaultCommand
+        index: String = "hello v1\n", command: String = defaultCommand, remote: String = "http"
     ) throws {
         dir = TempDir("devloop-e2e")
         port = freePort()
@@ -42,7 +43,7 @@ struct FixtureProject {
                 hostPath: \(hostPath)
             forwards:
               - local: \(port)
-                remote: http
+                remote: \(remote)
             \(extraConfig)
             """)
     }

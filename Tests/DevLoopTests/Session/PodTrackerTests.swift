@@ -36,6 +36,26 @@ import Testing
         #expect(throws: KubeClientError.self) { try Pod(json: .object([:])) }
     }
 
+    /// A port name resolves as kubectl port-forward resolves it: the chosen container's ports first,
+    /// then the other containers' (the forward reaches the pod's network namespace).
+    @Test func aPortNameResolvesInTheChosenContainerFirstThenInAnyOther() throws {
+        let json = try JSONValue.decode(
+            Data(
+                """
+                {"metadata": {"name": "web-1", "uid": "u1"},
+                 "spec": {"containers": [
+                   {"name": "app", "ports": [{"name": "http", "containerPort": 5000}]},
+                   {"name": "sidecar", "ports": [{"name": "metrics", "containerPort": 9100},
+                     {"name": "http", "containerPort": 8081}, {"containerPort": 7000}]}]}}
+                """.utf8))
+        let pod = try Pod(json: json)
+        #expect(pod.port(.name("metrics"), container: "app") == 9100)
+        #expect(pod.port(.name("http"), container: "app") == 5000)
+        #expect(pod.port(.name("http"), container: "sidecar") == 8081)
+        #expect(pod.port(.name("grpc"), container: "app") == nil)
+        #expect(pod.namedPorts == "http=5000 (app), metrics=9100 (sidecar), http=8081 (sidecar)")
+    }
+
     /// readyTarget waits for readiness through the watch; after the pod is deleted, the tracker
     /// announces the replacement and hands out the new pod.
     @Test func theTrackerWaitsForReadinessAndFollowsAReplacement() async throws {

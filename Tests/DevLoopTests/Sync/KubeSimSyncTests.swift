@@ -55,6 +55,9 @@ import Testing
                 options: SyncOptions(source: dir.sub("probe"), destination: "/app", hostPath: dir.sub("elsewhere")),
                 executor: executor)
             #expect(unseen.transport.name == "exec+tar", "\(unseen.reason)")
+            // The reason says what the pod saw: its cat of the probe found nothing.
+            #expect(unseen.reason.contains("(cat /app/.devloop-probe-"), "\(unseen.reason)")
+            #expect(unseen.reason.contains(" exited 1: "), "\(unseen.reason)")
             // Each run starts from what the last one left: the initial reconcile must clean it up.
             for seed in UInt64(1)...3 {
                 try await ConvergenceTests.converge(seed: 3_000 + seed, operations: 150, destinationDirectory: hostPath)
