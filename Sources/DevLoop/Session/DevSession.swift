@@ -365,7 +365,9 @@ private final class OutageReporter: Sendable {
             }
             if first { emit(.clusterUnreachable("\(error)")) }
         case .resumed:
-            if let since = began.withLock({ began in defer { began = nil }; return began }) {
+            if let since = began.withLock({ began in
+                defer { began = nil }; return began
+            }) {
                 emit(.clusterBack(after: .now - since))
             }
         }

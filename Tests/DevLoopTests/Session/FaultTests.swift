@@ -8,7 +8,8 @@ import Testing
 /// itself and loses nothing. The outage lengths are the (30 s, 60 s); `DEVLOOP_FAULT_SECONDS`
 /// shortens both for a quick look.
 @Suite(.serialized, .timeLimit(.minutes(5))) struct FaultTests {
-    static let scale: Double = ProcessInfo.processInfo.environment["DEVLOOP_FAULT_SECONDS"].flatMap(Double.init)
+    static let scale: Double =
+        ProcessInfo.processInfo.environment["DEVLOOP_FAULT_SECONDS"].flatMap(Double.init)
         .map { $0 / 60 } ?? 1
 
     /// The API server refuses connections for 30 s: `up` says so once, and after it is back the watch,
@@ -69,7 +70,9 @@ import Testing
             for folder in 0..<20 {
                 let path = project.app + "/checkout/d\(folder)"
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-                for file in 0..<1000 { try "\(folder)/\(file)\n".write(toFile: "\(path)/f\(file)", atomically: false, encoding: .utf8) }
+                for file in 0..<1000 {
+                    try "\(folder)/\(file)\n".write(toFile: "\(path)/f\(file)", atomically: false, encoding: .utf8)
+                }
             }
             try project.write("app/index.html", "hello v2\n")
             try await Task.sleep(until: stopped + .seconds(60 * Self.scale))
@@ -82,7 +85,8 @@ import Testing
             var verify: (status: Int32?, output: String) = (nil, "")
             let converged = ContinuousClock.now
             try await waitUntil("the destination converges", timeout: .seconds(60)) {
-                verify = try DevLoopProcess.run(["sync", "--verify", "--config", project.config], directory: project.root)
+                verify = try DevLoopProcess.run(
+                    ["sync", "--verify", "--config", project.config], directory: project.root)
                 return verify.status == 0
             }
             print(

@@ -13,6 +13,9 @@ final class LogRecorder: Sendable {
 
     func record(_ level: Logger.Level, _ message: String) { messages.withLock { $0.append((level, message)) } }
 
+    /// Every message, with its level.
+    var all: [String] { messages.withLock { $0.map { "\($0.0): \($0.1)" } } }
+
     /// The messages at `.warning` or above.
     var warnings: [String] { messages.withLock { $0.filter { $0.0 >= .warning }.map(\.1) } }
 

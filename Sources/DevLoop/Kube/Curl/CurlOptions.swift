@@ -20,6 +20,8 @@ extension CurlEasy {
         try set(CURLOPT_URL, target.absoluteString)
         // Always explicit: "" turns off libcurl's own reading of the proxy variables (see ProxySelection).
         try set(CURLOPT_PROXY, ProxySelection.fromProcess().proxy(for: url, configured: tls.proxyURL) ?? "")
+        // A proxy's answer to CONNECT is not the API server's head: keep it out of the header callback.
+        try set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
         try set(CURLOPT_NOSIGNAL, 1)
         try set(CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000))
         // Upgrades (exec, port-forward) need HTTP/1.1; one version for all keeps connections shareable.

@@ -59,6 +59,11 @@ final class CurlTransfer: @unchecked Sendable {
             // A new status line (after 100 Continue or a redirect) starts a new header block.
             status = Int(trimmed.split(separator: " ").dropFirst().first ?? "") ?? 0
             headers = [:]
+        } else if trimmed.isEmpty, status >= 200 {
+            // The head is complete: a watch or a log follow with nothing to send yet must not wait for
+            // its first chunk (a resumed watch of a quiet namespace would look dead for 30 s, until
+            // the first bookmark). 1xx heads are followed by the real one.
+            deliverHead()
         } else if let colon = trimmed.firstIndex(of: ":") {
             let name = trimmed[..<colon].lowercased()
             headers[name] = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
