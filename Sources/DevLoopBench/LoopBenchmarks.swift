@@ -47,6 +47,7 @@ struct LoopBenchmarks {
         var share: [Double] = []
         var builds: [Double] = []
         var serverStarts: [Double] = []
+        var swaps: [Double] = []
         for i in 0..<edits {
             let marker = "msg-\(i)"
             up.forget()
@@ -57,9 +58,10 @@ struct LoopBenchmarks {
             let line = try await up.waitForLine("the status line of restart \(i)") {
                 $0.contains("source.txt: synced in") && $0.contains("rebuilt in")
             }
-            guard let build = Self.duration(after: "rebuilt in ", in: line) else {
-                throw BenchError("no build time in devloop's line: \(line)")
-            }
+            guard let build = Self.duration(after: "rebuilt in ", in: line),
+                let swap = Self.duration(after: "restarted in ", in: line)
+            else { throw BenchError("no build or restart time in devloop's line: \(line)") }
+            swaps.append(swap)
             restart[0].append(total)
             builds.append(build)
             serverStarts.append(served.startToListen)
@@ -71,6 +73,7 @@ struct LoopBenchmarks {
         report.add(Figure("loop: restart, devloop's own share", share, unit: "ms"))
         report.add(Figure("loop: restart, the fixture's build (devloop's report)", builds, unit: "ms"))
         report.add(Figure("loop: restart, the fixture server's start to listen", serverStarts, unit: "ms"))
+        report.add(Figure("loop: restart, the swap (devloop's report: stop, start, ready)", swaps, unit: "ms"))
     }
 
     /// Polls the forwarded port until the fixture answers what `accept` wants (bounded).
