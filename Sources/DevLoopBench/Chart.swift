@@ -10,9 +10,9 @@ enum Chart {
 
     static func svg(_ figures: [Figure]) -> String {
         let scenarios = figures.filter { $0.name.hasPrefix(prefix) && $0.unit == "ms" }
-        let width = 820.0
+        let width = 920.0
         let left = 230.0
-        let right = 30.0
+        let right = 150.0
         let top = 60.0
         let barHeight = 18.0
         let groupHeight = 64.0
