@@ -113,9 +113,11 @@ struct ForwardBenchmarks {
         let connections = try await Probe.run { try sides.map { try Probe.KeepAlive(port: $0) } }
         defer { connections.forEach { $0.close() } }
         // http.server writes the head and the body apart; /one answers in one write, as most servers do.
-        for (path, what) in [("/small", "head and body in two writes"), ("/one", "one write")] {
+        // The two-write case stalls on delayed ACKs (40 ms a request): fewer of them.
+        let cases = [("/one", "one write", requests), ("/small", "head and body in two writes", requests / 10)]
+        for (path, what, count) in cases {
             var keepAlive: [[Double]] = [[], []]
-            for _ in 0..<requests {
+            for _ in 0..<count {
                 for side in sides.indices {
                     let connection = connections[side]
                     keepAlive[side].append(try await Probe.run { try connection.request(path: path) })
