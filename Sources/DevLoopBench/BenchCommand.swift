@@ -9,7 +9,7 @@ struct DevLoopBench: AsyncParsableCommand {
         abstract: "Benchmarks of devloop beside the hand-made kubectl loop, on a kubesim the bench starts.",
         subcommands: [
             AllBench.self, SyncBench.self, ForwardBench.self, LoopBench.self, WatchBench.self, ChartCommand.self,
-            WatchStartProbe.self,
+            TableCommand.self, WatchStartProbe.self,
         ])
 }
 
@@ -97,6 +97,20 @@ struct ChartCommand: AsyncParsableCommand {
     func run() async throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: results))
         print(Chart.svg(try Report.decode(data)))
+    }
+}
+
+/// `devloop-bench table results.json`: the Markdown table of a `--json` run (docs/performance.md).
+struct TableCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "table", abstract: "Print the Markdown table of a `--json` run.")
+    @Argument(help: "The JSON a `--json` run printed.") var results: String
+
+    func run() async throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: results))
+        print("| figure | unit | devloop median / p99 | n | kubectl median / p99 | ratio |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for figure in try Report.decode(data) { print(figure.markdown) }
     }
 }
 

@@ -62,7 +62,7 @@ final class DevLoopUp: @unchecked Sendable {
 
     var output: String { lock.withLock { lines.suffix(40).joined(separator: "\n") } }
 
-    /// The first line printed after `after` lines (seen before or after this call) that satisfies
+    /// The first line since the last `forget()` (seen before or after this call) that satisfies
     /// `predicate`, within `timeout`.
     @discardableResult
     func waitForLine(

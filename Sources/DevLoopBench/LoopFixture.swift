@@ -23,10 +23,11 @@ struct LoopFixture {
         import http.server, os, time
         start_ns = int(os.environ.get("START_NS", "0"))
         message = open("message").read().strip()
+        build_ns = open("build.ns").read().strip()
         class H(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 page = open("templates/page.txt").read().strip()
-                body = f"{page} {message} {start_ns} {listen_ns}".encode()
+                body = f"{page} {message} {start_ns} {listen_ns} {build_ns}".encode()
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -51,7 +52,9 @@ struct LoopFixture {
         try files.createDirectory(at: app.appendingPathComponent("templates"), withIntermediateDirectories: true)
         try files.copyItem(at: try BenchPaths.supervisor(), to: app.appendingPathComponent("dev/supervisor.sh"))
         try write("serve.py", Self.server)
-        try write("build.sh", "cp source.txt message\n")
+        // The build times itself, so that its own time (not the exec that runs it) is taken out.
+        try write(
+            "build.sh", "s=$(date +%s%N)\ncp source.txt message\necho $(($(date +%s%N) - s)) > build.ns\n")
         try write("source.txt", "msg-start\n")
         try write("templates/page.txt", "tpl-start\n")
         try write(in: project, "k8s/app.yaml", Self.deployment(namespace: nil, hostPath: devloopHostPath.path))
@@ -138,12 +141,17 @@ struct FixtureAnswer {
     var message: String
     /// The server process's start (its shell's `date`) to its listening socket, in ms.
     var startToListen: Double
+    /// The build command's own time (build.sh's `date`s), in ms.
+    var build: Double
 
     init?(_ body: String) {
         let fields = body.split(separator: " ")
-        guard fields.count == 4, let start = Double(fields[2]), let listen = Double(fields[3]) else { return nil }
+        guard fields.count == 5, let start = Double(fields[2]), let listen = Double(fields[3]),
+            let build = Double(fields[4])
+        else { return nil }
         page = String(fields[0])
         message = String(fields[1])
         startToListen = (listen - start) / 1e6
+        self.build = build / 1e6
     }
 }
