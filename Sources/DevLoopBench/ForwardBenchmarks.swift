@@ -8,6 +8,7 @@ struct ForwardBenchmarks {
     let quick: Bool
     let report: Report
 
+    /// http.server's listen backlog is 5: 50 connections at once would measure its SYN retries (1 s).
     static let server = """
         import http.server
         chunk = b"x" * 1000000
@@ -31,7 +32,9 @@ struct ForwardBenchmarks {
                 self.wfile.write(b"ok")
             def log_message(self, *args):
                 pass
-        http.server.ThreadingHTTPServer(("", 8080), H).serve_forever()
+        class S(http.server.ThreadingHTTPServer):
+            request_queue_size = 128
+        S(("", 8080), H).serve_forever()
         """
 
     static var manifest: String {
