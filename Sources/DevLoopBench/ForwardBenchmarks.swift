@@ -140,13 +140,23 @@ struct ForwardBenchmarks {
         report.add(
             Figure("forward: \(megabytes) MB download", throughput[0], unit: "MB/s", baseline: throughput[1]))
         var concurrent: [[Double]] = [[], []]
-        for _ in 0..<(quick ? 3 : 10) {
+        var failed = [0, 0]
+        let rounds = quick ? 3 : 10
+        for _ in 0..<rounds {
             for (side, port) in sides.enumerated() {
-                concurrent[side].append(try await Probe.concurrent(port: port, count: 50))
+                let round = try await Probe.concurrent(port: port, count: 50)
+                concurrent[side].append(round.milliseconds)
+                failed[side] += round.failed
             }
         }
         report.add(
             Figure("forward: 50 concurrent fresh connections", concurrent[0], unit: "ms", baseline: concurrent[1]))
+        var failures = Figure.single(
+            "forward: 50 concurrent, failed requests", Double(failed[0]), unit: "requests",
+            baseline: Double(failed[1]))
+        failures.n = rounds * 50
+        failures.baseline?.n = rounds * 50
+        report.add(failures)
     }
 
     /// Sequential requests on both sides (interleaved) while the pod is deleted and the Deployment

@@ -127,13 +127,16 @@ enum Probe {
         return Double(megabytes) / (milliseconds(since: start) / 1000)
     }
 
-    /// Milliseconds for `count` fresh-connection requests at once.
-    static func concurrent(port: UInt16, count: Int) async throws -> Double {
+    /// Milliseconds for `count` fresh-connection requests at once, and how many of them failed
+    /// (no answer within 20 s, or a broken one).
+    static func concurrent(port: UInt16, count: Int) async throws -> (milliseconds: Double, failed: Int) {
         let start = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Double.self) { group in
-            for _ in 0..<count { group.addTask { try await run { try fresh(port: port) } } }
-            try await group.waitForAll()
+        let failed = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<count {
+                group.addTask { (try? await run { try fresh(port: port, timeout: 20) }) == nil ? 1 : 0 }
+            }
+            return try await group.reduce(0, +)
         }
-        return milliseconds(since: start)
+        return (milliseconds(since: start), failed)
     }
 }
