@@ -59,7 +59,10 @@ var targets: [Target] = [
     ),
     .executableTarget(
         name: "DevLoopBench",
-        dependencies: ["DevLoop", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        dependencies: [
+            "DevLoop", "KubeSim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]
     ),
 
     // kubesim: an API server and a kubelet in one process, pods as local processes.

@@ -119,5 +119,25 @@ for group in "${groups[@]}"; do
         fi
     fi
 done
+# bench-smoke: `devloop-bench all --quick` (debug build, about a minute), so that the bench never rots.
+# Its figures are printed, not asserted; a crash or a failed scenario (a non-zero exit, such as a
+# request devloop's forward dropped across a pod replacement) fails the group.
+bench=${DEVLOOP_BENCH:-.build/debug/devloop-bench}
+echo "== tests: bench-smoke"
+if [ ! -x "$bench" ]; then
+    echo "!! tests: bench-smoke FAILED (no $bench: swift build --build-tests builds it)"
+    failed=$((failed + 1))
+else
+    bench_timeout=${DEVLOOP_TEST_TIMEOUT:-600}
+    timeout --kill-after=10 "$bench_timeout" "$bench" all --quick
+    status=$?
+    if [ "$status" -eq 0 ]; then
+        passed=$((passed + 1))
+    else
+        [ "$status" -eq 124 ] && echo "!! tests: bench-smoke HUNG (no result after $bench_timeout s)"
+        echo "!! tests: bench-smoke FAILED (exit $status)"
+        failed=$((failed + 1))
+    fi
+fi
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

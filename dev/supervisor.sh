@@ -36,6 +36,9 @@ complain() { printf 'devloop-supervisor: %s\n' "$*" >&2; }
 now() { date +%s; }
 # A fifth of a second where sleep takes fractions (GNU, busybox), else a second.
 nap() { sleep 0.2 2>/dev/null || sleep 1; }
+# A fiftieth of a second, for the short waits of a restart (an answer, a server going or coming up):
+# each one is part of devloop's save -> serving time, and they last only while a restart is under way.
+blink() { sleep 0.02 2>/dev/null || sleep 1; }
 
 build() {
     [ -n "${DEVLOOP_BUILD:-}" ] || return 0
@@ -59,7 +62,7 @@ swap() {
             complain "the supervisor did not take the restart request within ${swap_timeout}s"
             return 3
         fi
-        nap
+        blink
     done
     answer=$(cat "$control/answer.$id")
     rm -f "$control/answer.$id"
@@ -83,7 +86,7 @@ swap() {
             complain "the new server was not ready within ${swap_timeout}s"
             return 3
         fi
-        nap
+        blink
     done
 }
 
@@ -132,7 +135,7 @@ stop_server() {
             signal_tree KILL "$server_pid"
             break
         fi
-        nap
+        blink
     done
     wait "$server_pid" 2>/dev/null
     say "server (pid $server_pid) stopped"

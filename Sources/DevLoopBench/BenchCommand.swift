@@ -6,62 +6,130 @@ import Foundation
 struct DevLoopBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devloop-bench",
-        abstract: "Benchmarks that print figures.",
-        subcommands: [SyncBench.self, WatchStartProbe.self])
+        abstract: "Benchmarks of devloop beside the hand-made kubectl loop, on a kubesim the bench starts.",
+        subcommands: [
+            AllBench.self, SyncBench.self, ForwardBench.self, LoopBench.self, WatchBench.self, ChartCommand.self,
+            TableCommand.self, WatchStartProbe.self,
+        ])
 }
 
-/// One figure: a distribution (median, p99) or a single value.
-struct Figure: Encodable {
-    var name: String
-    var median: Double?
-    var p99: Double?
-    var value: Double?
-    var unit: String
+struct BenchOptions: ParsableArguments {
+    @Flag(help: "Print a JSON list of {name, unit, median, p99, min, max, n, baseline?, ratio?}; progress on stderr.")
+    var json = false
+    @Flag(help: "Fewer samples and smaller trees: the smoke run of the test command (under 2 minutes).")
+    var quick = false
+    @Option(help: "Also write the SVG chart of the run to this file.") var svg: String?
 
-    static func distribution(_ name: String, _ samples: [Double], unit: String) -> Figure {
-        let sorted = samples.sorted()
-        func quantile(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] }
-        return Figure(name: name, median: quantile(0.5), p99: quantile(0.99), unit: unit)
+    /// Runs `body` with a report, then prints the JSON and writes the chart.
+    func run(_ body: (Report) async throws -> Void) async throws {
+        let report = Report(json: json)
+        try await body(report)
+        try report.finish(svg: svg)
     }
+}
 
-    static func single(_ name: String, _ value: Double, unit: String) -> Figure {
-        Figure(name: name, value: value, unit: unit)
-    }
+/// Every scenario, in one run: the figures the README's Performance section shows.
+struct AllBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "all", abstract: "sync, forward, loop and watch.")
+    @OptionGroup var options: BenchOptions
 
-    var text: String {
-        if let median, let p99 {
-            return String(format: "%-34@ median %9.3f %@   p99 %9.3f %@", name as NSString, median, unit, p99, unit)
+    func run() async throws {
+        try await options.run { report in
+            try await Scenarios.sync(report, quick: options.quick)
+            try await ForwardBenchmarks(quick: options.quick, report: report).run()
+            try await LoopBenchmarks(quick: options.quick, report: report).run()
+            try await Scenarios.watch(report, quick: options.quick)
         }
-        return String(format: "%-34@ %9.3f %@", name as NSString, value ?? 0, unit)
+    }
+}
+
+struct ForwardBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forward",
+        abstract: "devloop's forward beside kubectl port-forward: latency, throughput, concurrency, pod replacement.")
+    @OptionGroup var options: BenchOptions
+
+    func run() async throws {
+        try await options.run { try await ForwardBenchmarks(quick: options.quick, report: $0).run() }
+    }
+}
+
+struct LoopBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loop", abstract: "save -> new response through `devloop up --sim`, beside kubectl cp/exec.")
+    @OptionGroup var options: BenchOptions
+
+    func run() async throws {
+        try await options.run { try await LoopBenchmarks(quick: options.quick, report: $0).run() }
+    }
+}
+
+struct WatchBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch", abstract: "Watcher start time and peak RSS on big trees, idle CPU.")
+    @OptionGroup var options: BenchOptions
+
+    func run() async throws {
+        try await options.run { try await Scenarios.watch($0, quick: options.quick) }
     }
 }
 
 struct SyncBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sync", abstract: "Sync engine: edit latency, watch start, initial sync, idle CPU.")
-
-    @Flag(help: "Print a JSON list of {name, median, p99, unit} / {name, value, unit}.") var json = false
-    @Option(help: "Edits for the latency figure.") var edits = 1_000
-    @Option(help: "Files in the watch-start tree (in files/10 directories).") var watchFiles = 100_000
-    @Option(help: "Files in the initial-sync tree (10 KiB each).") var syncFiles = 10_000
-    @Option(help: "Seconds of idle for the CPU figure.") var idleSeconds = 5.0
+        commandName: "sync", abstract: "Sync engine over HostPath: edit latency, initial sync, re-sync.")
+    @OptionGroup var options: BenchOptions
+    @Option(help: "Edits for the latency figure (default 1000, --quick 200).") var edits: Int?
+    @Option(help: "Files in the initial-sync tree, 10 KiB each (default 10000, --quick 1000).") var syncFiles: Int?
 
     func run() async throws {
+        try await options.run {
+            try await Scenarios.sync($0, quick: options.quick, edits: edits, files: syncFiles)
+        }
+    }
+}
+
+/// `devloop-bench chart results.json > docs/perf.svg`: the SVG of a run's JSON.
+struct ChartCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chart", abstract: "Draw the SVG chart of a `--json` run (save -> serving per scenario).")
+    @Argument(help: "The JSON a `--json` run printed.") var results: String
+
+    func run() async throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: results))
+        print(Chart.svg(try Report.decode(data)))
+    }
+}
+
+/// `devloop-bench table results.json`: the Markdown table of a `--json` run (docs/performance.md).
+struct TableCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "table", abstract: "Print the Markdown table of a `--json` run.")
+    @Argument(help: "The JSON a `--json` run printed.") var results: String
+
+    func run() async throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: results))
+        print("| figure | unit | devloop median / p99 | n | kubectl median / p99 | ratio |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for figure in try Report.decode(data) { print(figure.markdown) }
+    }
+}
+
+enum Scenarios {
+    static func sync(_ report: Report, quick: Bool, edits: Int? = nil, files: Int? = nil) async throws {
         let work = try BenchTree.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: work) }
-        var figures: [Figure] = []
-        func report(_ figure: Figure) {
-            figures.append(figure)
-            if !json { print(figure.text) }
+        report.add(
+            try await SyncBenchmarks.editLatency(work: work + "/latency", edits: edits ?? (quick ? 200 : 1_000)))
+        report.add(
+            try await SyncBenchmarks.initialSync(work: work + "/initial", files: files ?? (quick ? 1_000 : 10_000)))
+    }
+
+    static func watch(_ report: Report, quick: Bool) async throws {
+        let work = try BenchTree.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        for files in quick ? [10_000] : [10_000, 100_000] {
+            report.add(try WatchStartProbe.measureInChild(work: work + "/watch\(files)", files: files))
         }
-        for figure in try await SyncBenchmarks.editLatency(work: work + "/latency", edits: edits) { report(figure) }
-        for figure in try WatchStartProbe.measureInChild(work: work + "/watch", files: watchFiles) { report(figure) }
-        for figure in try await SyncBenchmarks.initialSync(work: work + "/initial", files: syncFiles) { report(figure) }
-        for figure in try await SyncBenchmarks.idleCPU(work: work + "/idle", seconds: idleSeconds) { report(figure) }
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(figures), as: UTF8.self))
-        }
+        report.add(try await SyncBenchmarks.idleCPU(work: work + "/idle", seconds: quick ? 5 : 60))
     }
 }

@@ -25,7 +25,7 @@ enum SyncBenchmarks {
             samples.append(Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15)
         }
         await engine.stop()
-        return [Figure.distribution("edit latency (close -> at destination)", samples, unit: "ms")]
+        return [Figure("sync: edit -> at destination (HostPath)", samples, unit: "ms")]
     }
 
     /// 10,000 files of 10 KiB (100 MB) in 100 directories into an empty destination.
@@ -58,12 +58,12 @@ enum SyncBenchmarks {
         let rehashSeconds =
             Double(rehashElapsed.components.seconds) + Double(rehashElapsed.components.attoseconds) / 1e18
         return [
-            .single("initial sync \(files) files / \(Int(megabytes)) MB", seconds, unit: "s"),
-            .single("initial sync throughput", megabytes / seconds, unit: "MB/s"),
-            .single("initial sync operations", Double(batch.operations.count), unit: "ops"),
-            .single("re-sync after touch (hashes both sides)", rehashSeconds, unit: "s"),
-            .single("re-sync hash throughput", 2 * megabytes / rehashSeconds, unit: "MB/s"),
-            .single("re-sync operations", Double(rehash.operations.count), unit: "ops"),
+            .single("sync: initial sync \(files) files / \(Int(megabytes)) MB", seconds * 1_000, unit: "ms"),
+            .single("sync: initial sync throughput", megabytes / seconds, unit: "MB/s"),
+            .single("sync: initial sync operations", Double(batch.operations.count), unit: "ops"),
+            .single("sync: re-sync after touch (hashes both sides)", rehashSeconds * 1_000, unit: "ms"),
+            .single("sync: re-sync hash throughput", 2 * megabytes / rehashSeconds, unit: "MB/s"),
+            .single("sync: re-sync operations", Double(rehash.operations.count), unit: "ops"),
         ]
     }
 
@@ -82,7 +82,7 @@ enum SyncBenchmarks {
         try await Task.sleep(for: .seconds(seconds))
         let used = cpuSeconds() - before
         await engine.stop()
-        return [.single("CPU while idle for \(Int(seconds)) s", used * 1_000, unit: "ms")]
+        return [.single("watch: CPU while idle for \(Int(seconds)) s", used * 1_000, unit: "ms")]
     }
 
     static func cpuSeconds() -> Double {

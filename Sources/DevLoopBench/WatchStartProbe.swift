@@ -40,12 +40,12 @@ struct WatchStartProbe: AsyncParsableCommand {
             Double($0.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         guard process.terminationStatus == 0, fields.count == 3 else {
-            throw ValidationError("watch-start-probe failed: \(text)")
+            throw BenchError("watch-start-probe failed: \(text)")
         }
         return [
-            .single("watch start \(files) files / \(directories) dirs", fields[0] * 1_000, unit: "ms"),
-            .single("watch start peak RSS (VmHWM)", fields[1], unit: "MB"),
-            .single("directories watched", fields[2], unit: "dirs"),
+            .single("watch: start \(files) files / \(directories) dirs", fields[0] * 1_000, unit: "ms"),
+            .single("watch: start peak RSS (VmHWM), \(files) files", fields[1], unit: "MB"),
+            .single("watch: directories watched, \(files) files", fields[2], unit: "dirs"),
         ]
     }
 }

@@ -15,7 +15,10 @@ import Logging
 /// out, and reading pauses while any stream's local side lags (`SPDYStreamPairDelegate.hasRoom`).
 final class SPDYConnection: @unchecked Sendable {
     private let socket: CurlSocket
+    /// The I/O thread's alone: senders on other threads wrap with `tunnelled`, never reading this
+    /// (a copy of it while the I/O thread mutates it raced on its buffer and crashed).
     private var carrier: SPDYCarrier
+    private let tunnelled: Bool
     private let decoder = SPDYClientCodec()
     private let wakeup: EventWakeup
     private let logger: Logger
@@ -41,6 +44,7 @@ final class SPDYConnection: @unchecked Sendable {
         self.socket = socket
         self.logger = logger
         carrier = SPDYCarrier(tunnelled: tunnelled)
+        self.tunnelled = tunnelled
         wakeup = try EventWakeup()
         try carrier.receive(leftover, into: decoder) { _ in }
     }
@@ -136,7 +140,7 @@ final class SPDYConnection: @unchecked Sendable {
     }
 
     private func enqueueLocked(_ frame: SPDYClientFrame) throws {
-        state.queue.append(carrier.wrap(try state.encoder.encode(frame)))
+        state.queue.append(SPDYCarrier.wrap(try state.encoder.encode(frame), tunnelled: tunnelled))
     }
 
     // MARK: - The I/O thread
@@ -230,7 +234,7 @@ final class SPDYConnection: @unchecked Sendable {
     }
 
     private func enqueue(_ frame: SPDYClientFrame, _ state: inout State) throws {
-        state.queue.append(carrier.wrap(try state.encoder.encode(frame)))
+        state.queue.append(SPDYCarrier.wrap(try state.encoder.encode(frame), tunnelled: tunnelled))
     }
 
     private func acknowledge(_ pair: SPDYStreamPair, _ count: Int) {
@@ -310,7 +314,7 @@ struct SPDYCarrier {
         self.tunnelled = tunnelled
     }
 
-    func wrap(_ bytes: Data) -> Data {
+    static func wrap(_ bytes: Data, tunnelled: Bool) -> Data {
         tunnelled ? WebSocketFrame(opcode: .binary, payload: bytes).encoded() : bytes
     }
 
