@@ -57,20 +57,26 @@ final class Inotify {
         while true {
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count <= 0 { break }
-            buffer.withUnsafeBytes { raw in
-                var offset = 0
-                while offset + 16 <= count {
-                    let wd = raw.loadUnaligned(fromByteOffset: offset, as: Int32.self)
-                    let mask = raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
-                    let cookie = raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self)
-                    let length = Int(raw.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
-                    let nameBytes = raw[(offset + 16)..<(offset + 16 + length)].prefix { $0 != 0 }
-                    events.append(
-                        InotifyEvent(
-                            wd: wd, mask: mask, cookie: cookie, name: String(decoding: nameBytes, as: UTF8.self)))
-                    offset += 16 + length
-                }
-            }
+            buffer.withUnsafeBytes { events += Self.decode(UnsafeRawBufferPointer(rebasing: $0.prefix(count))) }
+        }
+        return events
+    }
+
+    /// The events in what one read returned. The kernel returns whole events only; a record that
+    /// claims more bytes than there are ends the decoding instead of reading past the buffer.
+    static func decode(_ raw: UnsafeRawBufferPointer) -> [InotifyEvent] {
+        var events: [InotifyEvent] = []
+        var offset = 0
+        while offset + 16 <= raw.count {
+            let wd = raw.loadUnaligned(fromByteOffset: offset, as: Int32.self)
+            let mask = raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
+            let cookie = raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self)
+            let length = Int(raw.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
+            guard length <= raw.count - offset - 16 else { break }
+            let nameBytes = raw[(offset + 16)..<(offset + 16 + length)].prefix { $0 != 0 }
+            events.append(
+                InotifyEvent(wd: wd, mask: mask, cookie: cookie, name: String(decoding: nameBytes, as: UTF8.self)))
+            offset += 16 + length
         }
         return events
     }
