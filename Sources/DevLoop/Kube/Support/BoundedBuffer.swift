@@ -39,7 +39,8 @@ final class BoundedBuffer<Element: Sendable>: Sendable {
         state.withLock { $0.onResume = handler }
     }
 
-    /// Called once when the consumer goes away before the end.
+    /// Called once when the consumer goes away (also after the end: then it stops a producer that
+    /// ended the stream early but runs on).
     func onAbandon(_ handler: @escaping @Sendable () -> Void) {
         let now = state.withLock { state in
             state.onAbandon = handler
@@ -130,7 +131,8 @@ final class BoundedBuffer<Element: Sendable>: Sendable {
             state.items.removeAll()
             state.size = 0
             defer { state.producer = nil }
-            return (state.producer, state.ended ? nil : state.onAbandon)
+            // Also after the end: a producer that finished the stream early (with an error) may run on.
+            return (state.producer, state.onAbandon)
         }
         producer?.resume(throwing: CancellationError())
         handler?()
