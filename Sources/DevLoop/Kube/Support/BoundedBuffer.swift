@@ -130,7 +130,12 @@ final class BoundedBuffer<Element: Sendable>: Sendable {
             state.abandoned = true
             state.items.removeAll()
             state.size = 0
-            defer { state.producer = nil }
+            // The handlers hold the producer (a transfer holding this buffer): let the cycle go.
+            defer {
+                state.producer = nil
+                state.onResume = nil
+                state.onAbandon = nil
+            }
             // Also after the end: a producer that finished the stream early (with an error) may run on.
             return (state.producer, state.onAbandon)
         }
