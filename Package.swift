@@ -40,6 +40,8 @@ var targets: [Target] = [
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
     // The SPDY/3 header dictionary both ends of a port-forward prime zlib with (client and kubesim).
     .target(name: "SPDYCompression"),
+    // The one lock box (a Mutex in a class) for state shared by reference: devloop, kubesim, tests.
+    .target(name: "LockedValue"),
 
     // The devloop library: one folder per stage (Config, Watch, Sync, Kube, Forward, Logs, Session).
     .target(
@@ -47,6 +49,7 @@ var targets: [Target] = [
         dependencies: [
             "CCurlShim",
             "CZlib",
+            "LockedValue",
             "SPDYCompression",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "DequeModule", package: "swift-collections"),
@@ -72,6 +75,7 @@ var targets: [Target] = [
         dependencies: nio + [
             "CZlib",
             "CKubeSimSys",
+            "LockedValue",
             "SPDYCompression",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
@@ -86,7 +90,8 @@ var targets: [Target] = [
     ),
 
     // Tests that need a real peer (kubesim, a TLS server) start it themselves on 127.0.0.1.
-    .testTarget(name: "DevLoopTests", dependencies: nio + ["DevLoop", "KubeSim"], exclude: ["Fixtures"]),
+    .testTarget(
+        name: "DevLoopTests", dependencies: nio + ["DevLoop", "KubeSim", "LockedValue"], exclude: ["Fixtures"]),
     .testTarget(
         name: "KubeSimTests",
         dependencies: nio + ["KubeSim", "SPDYCompression", .product(name: "NIOEmbedded", package: "swift-nio")]),

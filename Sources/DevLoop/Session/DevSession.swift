@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// `devloop up`: one `run()` that owns every task of the dev loop in one task group, from the dev
 /// namespace to the log stream, until cancelled. Everything it does is announced on `events`, and what
@@ -297,7 +298,7 @@ actor StateRecorder {
     let root: String
     private var state: SessionState
     /// The first forward's bound address and port, which the serving probe asks.
-    private nonisolated let forwardPort = Locked<(String, UInt16)?>(nil)
+    private nonisolated let forwardPort = Mutex<(String, UInt16)?>(nil)
 
     init(root: String, initial: SessionState) {
         self.root = root
@@ -310,7 +311,7 @@ actor StateRecorder {
         try? state.write(root: root)
     }
 
-    nonisolated func forwardPortSnapshot() -> (String, UInt16)? { forwardPort.current }
+    nonisolated func forwardPortSnapshot() -> (String, UInt16)? { forwardPort.withLock { $0 } }
 }
 
 extension Duration {

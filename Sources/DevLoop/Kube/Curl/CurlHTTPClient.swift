@@ -1,6 +1,7 @@
 import CCurl
 import CCurlShim
 import Foundation
+import Synchronization
 
 /// `HTTPTransport` over libcurl: one thread per transfer (its multi loop blocks), handles pooled for
 /// keep-alive, bodies streamed as they arrive (a bounded buffer: a reader that stops pauses the
@@ -78,7 +79,7 @@ extension CurlEasy {
 /// The response head, delivered once from the transfer thread to the awaiting task.
 private final class HeadSlot: Sendable {
     typealias Head = (Int, [String: String])
-    private let state = Locked<(result: Result<Head, Error>?, waiter: CheckedContinuation<Head, Error>?)>((nil, nil))
+    private let state = Mutex<(result: Result<Head, Error>?, waiter: CheckedContinuation<Head, Error>?)>((nil, nil))
 
     func resolve(_ result: Result<Head, Error>) {
         let waiter: CheckedContinuation<Head, Error>? = state.withLock { state in
