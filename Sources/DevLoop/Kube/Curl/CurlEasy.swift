@@ -29,8 +29,10 @@ final class CurlEasy: @unchecked Sendable {
     }
 
     deinit {
-        if let multiHandle { curl_multi_cleanup(multiHandle) }
+        // libcurl's order (curl_multi_cleanup(3)): the easy handle (already removed) first, then the
+        // multi handle with the connections it keeps.
         curl_easy_cleanup(handle)
+        if let multiHandle { curl_multi_cleanup(multiHandle) }
         curl_slist_free_all(headerList)
         curl_slist_free_all(connectTo)
         errorBuffer.deallocate()
