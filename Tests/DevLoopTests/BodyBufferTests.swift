@@ -38,4 +38,25 @@ import Testing
         await server.stop()
         #expect(grown <= 10, "30 abandoned streams left \(grown) descriptors open")
     }
+
+    /// A request that fails before its response head (nothing listens) leaves nothing open either.
+    @Test(.timeLimit(.minutes(1))) func failedRequestsReleaseTheirTransfers() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let port = freePort()
+        let client = try KubeConfigFixture(server: "http://127.0.0.1:\(port)", in: folder).client()
+        func failOnce() async {
+            await #expect(throws: (any Error).self) { _ = try await client.open("GET", "/api/v1/namespaces") }
+        }
+        for _ in 0..<3 { await failOnce() }
+        let before = try Self.openDescriptors()
+        for _ in 0..<30 { await failOnce() }
+        let deadline = ContinuousClock.now + .seconds(10)
+        var grown = try Self.openDescriptors() - before
+        while grown > 10, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            grown = try Self.openDescriptors() - before
+        }
+        #expect(grown <= 10, "30 failed requests left \(grown) descriptors open")
+    }
 }

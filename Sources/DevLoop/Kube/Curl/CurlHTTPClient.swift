@@ -24,8 +24,9 @@ public final class CurlHTTPClient: HTTPTransport {
             easy: easy,
             onHead: { status, headers in head.resolve(.success((status, headers))) },
             onChunk: { body.offer($0) })
-        body.onResume { transfer.resume() }
-        body.onAbandon { transfer.cancel() }
+        // Weak: the transfer holds the buffer (its chunks go there); the thread holds the transfer while it runs.
+        body.onResume { [weak transfer] in transfer?.resume() }
+        body.onAbandon { [weak transfer] in transfer?.cancel() }
         let pool = self.pool
         let thread = Thread {
             let failure = transfer.perform()
