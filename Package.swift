@@ -29,6 +29,8 @@ var dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
     .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     .package(url: "https://github.com/apple/swift-asn1.git", from: "1.0.0"),
+    .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+    .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
 ]
 
 var targets: [Target] = [
@@ -39,6 +41,8 @@ var targets: [Target] = [
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
     // The SPDY/3 header dictionary both ends of a port-forward prime zlib with (client and kubesim).
     .target(name: "SPDYCompression"),
+    // The one lock box (a Mutex in a class) for state shared by reference: devloop, kubesim, tests.
+    .target(name: "LockedValue"),
 
     // The devloop library: one folder per stage (Config, Watch, Sync, Kube, Forward, Logs, Session).
     .target(
@@ -46,8 +50,11 @@ var targets: [Target] = [
         dependencies: [
             "CCurlShim",
             "CZlib",
+            "LockedValue",
             "SPDYCompression",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "DequeModule", package: "swift-collections"),
+            .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]
@@ -73,6 +80,7 @@ var targets: [Target] = [
         dependencies: nio + [
             "CZlib",
             "CKubeSimSys",
+            "LockedValue",
             "SPDYCompression",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
@@ -87,7 +95,8 @@ var targets: [Target] = [
     ),
 
     // Tests that need a real peer (kubesim, a TLS server) start it themselves on 127.0.0.1.
-    .testTarget(name: "DevLoopTests", dependencies: nio + ["DevLoop", "KubeSim"], exclude: ["Fixtures"]),
+    .testTarget(
+        name: "DevLoopTests", dependencies: nio + ["DevLoop", "KubeSim", "LockedValue"], exclude: ["Fixtures"]),
     .testTarget(
         name: "KubeSimTests",
         dependencies: nio + ["KubeSim", "SPDYCompression", .product(name: "NIOEmbedded", package: "swift-nio")]),

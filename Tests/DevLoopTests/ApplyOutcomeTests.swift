@@ -1,5 +1,6 @@
 import DevLoop
 import Foundation
+import LockedValue
 import Testing
 
 /// created/configured/unchanged from what was applied, against a fake API server that behaves like

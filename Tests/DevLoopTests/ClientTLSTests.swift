@@ -1,5 +1,6 @@
 import DevLoop
 import Foundation
+import LockedValue
 import Testing
 
 /// TLS trust and authentication against local HTTPS servers with certificates made by `openssl`.

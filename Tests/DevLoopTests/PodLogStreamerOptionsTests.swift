@@ -1,5 +1,6 @@
 import DevLoop
 import Foundation
+import LockedValue
 import Testing
 
 /// `PodLogStreamer`'s options and its end on a permanent error, against a scripted API server.

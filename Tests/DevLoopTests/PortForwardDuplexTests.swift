@@ -1,5 +1,6 @@
 import DevLoop
 import Foundation
+import LockedValue
 import Testing
 
 #if canImport(Glibc)

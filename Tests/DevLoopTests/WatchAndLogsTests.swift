@@ -1,5 +1,6 @@
 import DevLoop
 import Foundation
+import LockedValue
 import Testing
 
 /// Watch resume/relist and log follow/resume logic against a scripted API server.

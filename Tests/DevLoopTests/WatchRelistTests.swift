@@ -1,5 +1,6 @@
 import DevLoop
 import Foundation
+import LockedValue
 import Testing
 
 /// After a 410 the watcher lists again; objects deleted while the watch was down (a pod replaced in a

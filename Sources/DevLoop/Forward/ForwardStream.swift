@@ -1,4 +1,5 @@
 import Foundation
+import LockedValue
 
 /// The pod side of one forwarded TCP connection, whatever carries it (a SPDY stream pair, or a v4
 /// WebSocket of its own). Calls block only on the carrier's bounded outbound buffer.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -13,7 +14,7 @@ final class LocalListener: @unchecked Sendable {
     let address: String
     private let descriptors: [Int32]
     private let wakeup: EventWakeup
-    private let stopped = Locked(false)
+    private let stopped = Mutex(false)
     private let finished = DispatchSemaphore(value: 0)
 
     init(address: String = "127.0.0.1", port: UInt16) throws {
@@ -88,11 +89,11 @@ final class LocalListener: @unchecked Sendable {
                 descriptors.forEach { Glibc.close($0) }
                 finished.signal()
             }
-            while !stopped.current {
+            while !stopped.withLock({ $0 }) {
                 var polled = descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
                 polled.append(pollfd(fd: wakeup.descriptor, events: Int16(POLLIN), revents: 0))
                 guard poll(&polled, nfds_t(polled.count), -1) > 0 else { continue }
-                if stopped.current { return }
+                if stopped.withLock({ $0 }) { return }
                 for ready in polled.dropLast() where ready.revents & Int16(POLLIN) != 0 {
                     let client = accept(ready.fd, nil, nil)
                     guard client >= 0 else { continue }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -20,10 +21,10 @@ public final class PortForwardSession: Sendable {
     private let remotePort: @Sendable (PodTarget) async throws -> UInt16
     private let logger: Logger
     private let pool: PodConnectionPool
-    private let state = Locked(State())
+    private let state = Mutex(State())
     private let eventStream: AsyncStream<ForwardEvent>
     private let eventSink: AsyncStream<ForwardEvent>.Continuation
-    private let requestIDs = Locked(0)
+    private let requestIDs = Mutex(0)
 
     private struct State {
         var listener: LocalListener?
@@ -58,7 +59,7 @@ public final class PortForwardSession: Sendable {
     /// Binds `spec.address:spec.localPort` (0 picks a free port) and returns the port.
     @discardableResult
     public func start() async throws -> UInt16 {
-        if let running = state.current.listener { return running.port }
+        if let running = state.withLock({ $0.listener }) { return running.port }
         let listener = try LocalListener(address: spec.address, port: spec.localPort)
         state.withLock { $0.listener = listener }
         listener.start { [self] socket in accepted(socket) }
@@ -68,7 +69,7 @@ public final class PortForwardSession: Sendable {
     }
 
     /// The bound port, once started.
-    public var localPort: UInt16? { state.current.listener?.port }
+    public var localPort: UInt16? { state.withLock { $0.listener?.port } }
 
     /// Stops listening and ends every forwarded connection; returns within a few seconds.
     public func stop() async {

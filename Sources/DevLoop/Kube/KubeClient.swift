@@ -1,11 +1,12 @@
 import Foundation
+import Synchronization
 
 /// The Kubernetes API client: authenticated requests to one cluster, errors decoded from metav1.Status.
 public final class KubeClient: Sendable {
     public let config: KubeClientConfig
     let transport: HTTPTransport
     let credentials: CredentialProvider
-    let streamProtocols = Locked<String?>(nil)
+    let streamProtocols = Mutex<String?>(nil)
 
     public init(config: KubeClientConfig, transport: HTTPTransport = CurlHTTPClient()) {
         self.config = config

@@ -40,24 +40,20 @@ public struct LogFollower: Sendable {
         self.container = container
     }
 
+    /// How many lines wait for a reader that does not read before the follower stops reading the
+    /// stream (and libcurl pauses it, and the server's writes back up).
+    static let bufferedLines = 256
+
     public func lines() -> AsyncThrowingStream<LogLine, Error> {
-        AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    try await start { continuation.yield($0) }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error is CancellationError ? nil : error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
+        BoundedBuffer.stream(high: Self.bufferedLines, low: Self.bufferedLines / 2) { output in
+            try await start { try await output.send($0) }
         }
     }
 
     private var podPath: String { "/api/v1/namespaces/\(namespace)/pods/\(pod)" }
 
     /// Resolves the container and its restart count, retrying transient failures, then follows.
-    private func start(emit: (LogLine) -> Void) async throws {
+    private func start(emit: (LogLine) async throws -> Void) async throws {
         var retry = StreamRetry(
             what: "log of pod \(namespace)/\(pod)", initial: retryDelay, maximum: maximumRetryDelay, logger: logger,
             report: onHealth)
@@ -75,7 +71,8 @@ public struct LogFollower: Sendable {
         }
     }
 
-    private func follow(known start: Int?, retry: inout StreamRetry, emit: (LogLine) -> Void) async throws {
+    private func follow(known start: Int?, retry: inout StreamRetry, emit: (LogLine) async throws -> Void) async throws
+    {
         var cursor = LogCursor()
         var waiting = ContainerWait(report: onWaiting)
         var known = start
@@ -150,24 +147,26 @@ public struct LogFollower: Sendable {
         return try await client.open("GET", podPath + "/log", query: query)
     }
 
-    private func consume(_ response: HTTPStreamResponse, _ cursor: inout LogCursor, _ emit: (LogLine) -> Void)
+    private func consume(
+        _ response: HTTPStreamResponse, _ cursor: inout LogCursor, _ emit: (LogLine) async throws -> Void
+    )
         async throws
     {
         cursor.beginResume()
         var splitter = LineSplitter()
-        func deliver(_ raw: Data) {
+        func deliver(_ raw: Data, _ cursor: inout LogCursor) async throws {
             let text = String(decoding: raw, as: UTF8.self)
             guard let space = text.firstIndex(of: " "), let timestamp = LogTimestamp(String(text[..<space])) else {
-                return emit(LogLine(timestamp: "", text: text))  // shown, never dropped, even if unordered
+                return try await emit(LogLine(timestamp: "", text: text))  // shown, never dropped, even if unordered
             }
             if cursor.accept(timestamp) {
-                emit(LogLine(timestamp: timestamp.text, text: String(text[text.index(after: space)...])))
+                try await emit(LogLine(timestamp: timestamp.text, text: String(text[text.index(after: space)...])))
             }
         }
         for try await chunk in response.body {
-            for line in splitter.push(chunk) { deliver(line) }
+            for line in splitter.push(chunk) { try await deliver(line, &cursor) }
         }
-        if let rest = splitter.finish() { deliver(rest) }
+        if let rest = splitter.finish() { try await deliver(rest, &cursor) }
     }
 
     private func restartCount() async throws -> Int? {

@@ -66,26 +66,19 @@ public struct PodLogStreamer: Sendable {
     /// error that no retry can cure (403, an untrusted certificate); without `follow`, once every
     /// container's current log was read.
     public func records() -> AsyncThrowingStream<LogRecord, Error> {
-        AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    if options.follow {
-                        try await follow(into: continuation)
-                    } else {
-                        try await readOnce { continuation.yield($0) }
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error is CancellationError ? nil : error)
-                }
+        // Bounded: a reader that stops reading stops the followers, and through them the log streams.
+        BoundedBuffer.stream(high: LogFollower.bufferedLines, low: LogFollower.bufferedLines / 2) { output in
+            if options.follow {
+                try await follow(into: output)
+            } else {
+                try await readOnce { try await output.send($0) }
             }
-            continuation.onTermination = { _ in task.cancel() }
         }
     }
 
     private var podsPath: String { "/api/v1/namespaces/\(namespace)/pods" }
 
-    private func follow(into output: AsyncThrowingStream<LogRecord, Error>.Continuation) async throws {
+    private func follow(into output: BoundedBuffer<LogRecord>) async throws {
         // The pods there now get since/tail; the watch's first list reports them again.
         let present = Set(
             (try await client.get(podsPath, query: [("labelSelector", selector)])["items"]?.array ?? []).compactMap {
@@ -111,7 +104,7 @@ public struct PodLogStreamer: Sendable {
                     group.addTask {
                         do {
                             for try await line in follower.lines() {
-                                output.yield(
+                                try await output.send(
                                     LogRecord(
                                         pod: pod, container: container, timestamp: line.timestamp, text: line.text))
                             }
@@ -140,7 +133,7 @@ public struct PodLogStreamer: Sendable {
     }
 
     /// `--no-follow`: each started container's current log once, pods by creation then name.
-    private func readOnce(emit: (LogRecord) -> Void) async throws {
+    private func readOnce(emit: (LogRecord) async throws -> Void) async throws {
         let pods = (try await client.get(podsPath, query: [("labelSelector", selector)])["items"]?.array ?? [])
             .sorted {
                 let a = (
@@ -167,7 +160,8 @@ public struct PodLogStreamer: Sendable {
                 let lines = splitter.push(body) + (splitter.finish().map { [$0] } ?? [])
                 for raw in lines {
                     let line = LogLine(kubeletLine: raw)
-                    emit(LogRecord(pod: name, container: container, timestamp: line.timestamp, text: line.text))
+                    try await emit(
+                        LogRecord(pod: name, container: container, timestamp: line.timestamp, text: line.text))
                 }
             }
         }

@@ -326,7 +326,7 @@ actor StateRecorder {
     let root: String
     private var state: SessionState
     /// The first forward's bound address and port, which the serving probe asks.
-    private nonisolated let forwardPort = Locked<(String, UInt16)?>(nil)
+    private nonisolated let forwardPort = Mutex<(String, UInt16)?>(nil)
 
     init(root: String, initial: SessionState) {
         self.root = root
@@ -339,7 +339,7 @@ actor StateRecorder {
         try? state.write(root: root)
     }
 
-    nonisolated func forwardPortSnapshot() -> (String, UInt16)? { forwardPort.current }
+    nonisolated func forwardPortSnapshot() -> (String, UInt16)? { forwardPort.withLock { $0 } }
 }
 
 extension Duration {

@@ -1,4 +1,5 @@
 import Foundation
+import LockedValue
 import NIOCore
 import NIOHTTP1
 import NIOSSL

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Collects one HTTP request, hands it to the async responder, and writes the response: whole, or
 /// chunk by chunk for streams (registered in `OpenStreams` so fault injection can cut them).
@@ -89,7 +90,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
 /// The open long-lived streams (watch, logs, exec, port-forward): fault injection cuts them all.
 final class OpenStreams: Sendable {
-    private let channels = Locked<[UUID: Channel]>([:])
+    private let channels = Mutex<[UUID: Channel]>([:])
 
     func register(_ channel: Channel) -> UUID {
         let id = UUID()

@@ -3,7 +3,8 @@ import Synchronization
 
 /// The log of one container instance, kept as a kubelet's CRI log file
 /// (`2026-11-21T20:15:00.123456789Z stdout F text`, one line per line the container wrote), served to
-/// readers from the file and to followers as lines arrive.
+/// readers and followers from the file, as a kubelet does: a follower reads on when its reader asks
+/// for more, so one that stops reading holds nothing but its place in the file.
 final class ContainerLog: Sendable {
     let path: String
     private let state: Mutex<State>
@@ -11,7 +12,9 @@ final class ContainerLog: Sendable {
     private struct State {
         var file: Int32
         var openStreams: Int
-        var followers: [Int: AsyncStream<ContainerLogLine>.Continuation] = [:]
+        /// Bumped by every line written: followers at the end of the file wait for it to change.
+        var generation = 0
+        var followers: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextFollower = 0
         var drainWaiters: [CheckedContinuation<Void, Never>] = []
     }
@@ -57,22 +60,38 @@ final class ContainerLog: Sendable {
 
     /// The lines so far; with `follow`, also the lines to come until every stream ended.
     func lines(follow: Bool) -> AsyncStream<ContainerLogLine> {
-        let (stream, continuation) = AsyncStream.makeStream(of: ContainerLogLine.self)
-        // Under the lock, so that no line is both in the file read and sent to the new follower.
-        state.withLock { state in
+        guard follow, let tail = LogFileTail(log: self) else {
+            let (stream, continuation) = AsyncStream.makeStream(of: ContainerLogLine.self)
             for line in Self.records(atPath: path) { continuation.yield(line) }
-            if follow && state.openStreams > 0 {
-                let key = state.nextFollower
-                state.nextFollower += 1
-                state.followers[key] = continuation
-                continuation.onTermination = { [weak self] _ in
-                    _ = self?.state.withLock { $0.followers.removeValue(forKey: key) }
-                }
-            } else {
-                continuation.finish()
-            }
+            continuation.finish()
+            return stream
         }
-        return stream
+        return AsyncStream { await tail.next() }
+    }
+
+    /// The write count now, and whether lines may still come.
+    var progress: (generation: Int, open: Bool) {
+        state.withLock { ($0.generation, $0.openStreams > 0) }
+    }
+
+    /// Returns once a line was written after `generation`, or the log ended, or the task is cancelled.
+    func waitForLine(after generation: Int) async {
+        let key = state.withLock { state in
+            defer { state.nextFollower += 1 }
+            return state.nextFollower
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { state in
+                    if state.generation != generation || state.openStreams == 0 || Task.isCancelled { return true }
+                    state.followers[key] = waiter
+                    return false
+                }
+                if ready { waiter.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.followers.removeValue(forKey: key) }?.resume()
+        }
     }
 
     /// Parses a CRI log file; lines that do not parse are skipped.
@@ -83,20 +102,21 @@ final class ContainerLog: Sendable {
 
     private func append(_ text: [UInt8], stream: String) {
         let stamp = LogTimestamp.now()
-        let line = ContainerLogLine(
-            timestamp: stamp.text, date: stamp.date, stream: stream, text: String(decoding: text, as: UTF8.self))
         let record = Array("\(stamp.text) \(stream) F ".utf8) + text + [UInt8(ascii: "\n")]
-        state.withLock { state in
+        let followers = state.withLock { state in
             _ = record.withUnsafeBytes { write(state.file, $0.baseAddress, $0.count) }
-            for follower in state.followers.values { follower.yield(line) }
+            state.generation += 1
+            defer { state.followers = [:] }
+            return state.followers.values
         }
+        for follower in followers { follower.resume() }
     }
 
     private func streamEnded() {
         let (followers, waiters) = state.withLock { state in
             state.openStreams -= 1
             guard state.openStreams == 0 else {
-                return ([AsyncStream<ContainerLogLine>.Continuation](), [CheckedContinuation<Void, Never>]())
+                return ([CheckedContinuation<Void, Never>](), [CheckedContinuation<Void, Never>]())
             }
             close(state.file)
             defer {
@@ -105,8 +125,7 @@ final class ContainerLog: Sendable {
             }
             return (Array(state.followers.values), state.drainWaiters)
         }
-        // Outside the lock: finishing runs the followers' termination handlers, which take it.
-        for follower in followers { follower.finish() }
+        for follower in followers { follower.resume() }
         for waiter in waiters { waiter.resume() }
     }
 }

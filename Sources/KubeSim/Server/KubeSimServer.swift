@@ -1,8 +1,10 @@
 import Foundation
+import LockedValue
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// kubesim in one process: the API server (HTTPS on 127.0.0.1), the controllers and the kubelet, with
 /// state in `directory`. Tests start one with `start(...)`, point kubectl or a client at
@@ -36,8 +38,8 @@ public final class KubeSimServer: Sendable {
     private let tls: NIOSSLContext
     private let streams: OpenStreams
     private let group: MultiThreadedEventLoopGroup
-    private let listener: Locked<APIListener?>
-    private let tasks: Locked<[Task<Void, Never>]>
+    private let listener: Mutex<APIListener?>
+    private let tasks: Mutex<[Task<Void, Never>]>
     private let responseDelay: Locked<Duration>
 
     private init(
@@ -56,8 +58,8 @@ public final class KubeSimServer: Sendable {
         self.tls = tls
         self.streams = streams
         self.group = group
-        self.listener = Locked(listener)
-        self.tasks = Locked(tasks)
+        self.listener = Mutex(listener)
+        self.tasks = Mutex(tasks)
         self.responseDelay = responseDelay
         self.requests = requests
     }

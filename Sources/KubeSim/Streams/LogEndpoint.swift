@@ -41,28 +41,16 @@ extension PodStreams {
         }
         let wanted = existing.filter { since == nil || $0.date >= since! }
         let shown = tail.map { Array(wanted.suffix($0)) } ?? wanted
-        func render(_ line: ContainerLogLine) -> Data {
+        @Sendable func render(_ line: ContainerLogLine) -> Data {
             Data(((timestamps ? line.timestamp + " " : "") + line.text + "\n").utf8)
         }
         guard let live else {
             return HTTPResponse(
                 status: .ok, contentType: "text/plain", body: .full(shown.reduce(into: Data()) { $0 += render($1) }))
         }
-        let skip = existing.count
-        let (output, continuation) = AsyncStream<Data>.makeStream()
-        let pump = Task {
-            for line in shown { continuation.yield(render(line)) }
-            var seen = 0
-            for await line in live {
-                seen += 1
-                if seen <= skip { continue }
-                if let since, line.date < since { continue }
-                continuation.yield(render(line))
-            }
-            continuation.finish()
-        }
-        continuation.onTermination = { _ in pump.cancel() }
-        return HTTPResponse(status: .ok, contentType: "text/plain", body: .stream(output))
+        // Pulled line by line as the connection takes them: a reader that stops reading stops the follower.
+        let pump = LogPump(shown: shown, live: live, skip: existing.count, since: since, render: render)
+        return HTTPResponse(status: .ok, contentType: "text/plain", body: .stream(AsyncStream { await pump.next() }))
     }
 
     /// The kubelet answers 400 while the container has not started yet.
@@ -84,5 +72,39 @@ extension PodStreams {
         var lines: [ContainerLogLine] = []
         for await line in stream { lines.append(line) }
         return lines
+    }
+}
+
+/// The chunks of a follow response: the lines chosen from the file so far, then the follower's lines
+/// past those. Called by one writer at a time.
+private final class LogPump: @unchecked Sendable {
+    private var shown: ArraySlice<ContainerLogLine>
+    private var live: AsyncStream<ContainerLogLine>.Iterator
+    private var skip: Int
+    private let since: Date?
+    private let render: @Sendable (ContainerLogLine) -> Data
+
+    init(
+        shown: [ContainerLogLine], live: AsyncStream<ContainerLogLine>, skip: Int, since: Date?,
+        render: @escaping @Sendable (ContainerLogLine) -> Data
+    ) {
+        self.shown = shown[...]
+        self.live = live.makeAsyncIterator()
+        self.skip = skip
+        self.since = since
+        self.render = render
+    }
+
+    func next() async -> Data? {
+        if let line = shown.popFirst() { return render(line) }
+        while let line = await live.next() {
+            if skip > 0 {
+                skip -= 1
+                continue
+            }
+            if let since, line.date < since { continue }
+            return render(line)
+        }
+        return nil
     }
 }

@@ -1,6 +1,7 @@
 import DevLoop
 import Foundation
 import KubeSim
+import LockedValue
 import Testing
 
 #if canImport(FoundationNetworking)

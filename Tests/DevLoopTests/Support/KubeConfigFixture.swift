@@ -1,5 +1,6 @@
 import DevLoop
 import Foundation
+import LockedValue
 
 /// Writes a one-context kubeconfig and resolves it the way devloop does.
 struct KubeConfigFixture {
@@ -68,22 +69,4 @@ enum FakeAPI {
             }
         }
     }
-}
-
-/// Shared mutable state between a test and its server's handler.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) {
-        self.value = value
-    }
-
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-
-    var current: Value { withLock { $0 } }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Subprocess
 
 #if canImport(Glibc)
     import Glibc
@@ -21,6 +22,8 @@ struct ExecCredentialPlugin: Sendable {
     let config: ExecPluginConfig
     let server: URL
     let tls: TLSSettings
+    /// Past it the plugin is killed and the request fails; nil: `timeout` or `interactiveTimeout`.
+    var deadline: Duration?
 
     func run() async throws -> ExecCredential {
         // As client-go: the plugin gets our terminal (for a login prompt) unless it says it never needs one.
@@ -28,36 +31,67 @@ struct ExecCredentialPlugin: Sendable {
         if config.interactiveMode == "Always", !interactive {
             throw failure("needs an interactive terminal (interactiveMode: Always), and standard input is not one")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [config.command] + config.args
         var environment = ProcessInfo.processInfo.environment
         environment.merge(config.env) { _, new in new }
         environment["KUBERNETES_EXEC_INFO"] = String(decoding: try execInfo(interactive: interactive), as: UTF8.self)
-        process.environment = environment
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        process.standardInput = interactive ? FileHandle.standardInput : FileHandle.nullDevice
-        let output: Data = try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                do {
-                    try process.run()
-                    let data = stdout.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    continuation.resume(returning: data)
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-            thread.start()
+        let (status, output) = try await withDeadline(
+            deadline ?? (interactive ? Self.interactiveTimeout : Self.timeout)
+        ) {
+            [environment] in try await spawn(environment: environment, interactive: interactive)
         }
-        if process.terminationReason == .exit, process.terminationStatus == 127 {
+        if case .exited(127) = status {
             throw failure("was not found" + (config.installHint.map { ": \($0)" } ?? ""))
         }
-        guard process.terminationStatus == 0 else {
-            throw failure("exited with status \(process.terminationStatus)")
+        switch status {
+        case .exited(0): return try parse(output)
+        case .exited(let code): throw failure("exited with status \(code)")
+        case .signaled(let signal): throw failure("was killed by signal \(signal)")
         }
-        return try parse(output)
+    }
+
+    /// How long a plugin may take; one that prompts for a login waits for a person, so longer.
+    static let timeout: Duration = .seconds(60)
+    static let interactiveTimeout: Duration = .seconds(300)
+    /// An ExecCredential is a few KB; more is not one.
+    static let outputLimit = 1 << 20
+
+    /// swift-subprocess spawns with every other descriptor closed, reads stdout without blocking a
+    /// thread, and tears the plugin down (SIGKILL) when the waiting task is cancelled.
+    private func spawn(environment: [String: String], interactive: Bool) async throws -> (TerminationStatus, Data) {
+        let executable = Executable.path("/usr/bin/env")
+        let arguments = Arguments([config.command] + config.args)
+        let variables = Environment.custom(
+            Dictionary(
+                uniqueKeysWithValues: environment.compactMap { key, value in
+                    Environment.Key(rawValue: key).map { ($0, value) }
+                }))
+        if interactive {
+            let result = try await Subprocess.run(
+                executable, arguments: arguments, environment: variables, input: .currentStandardInput,
+                output: .data(limit: Self.outputLimit), error: .currentStandardError)
+            return (result.terminationStatus, result.standardOutput)
+        }
+        let result = try await Subprocess.run(
+            executable, arguments: arguments, environment: variables, input: .none,
+            output: .data(limit: Self.outputLimit), error: .currentStandardError)
+        return (result.terminationStatus, result.standardOutput)
+    }
+
+    private func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T)
+        async throws -> T
+    {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let result = first else {
+                throw failure("did not finish within \(limit)")
+            }
+            return result
+        }
     }
 
     private func execInfo(interactive: Bool) throws -> Data {

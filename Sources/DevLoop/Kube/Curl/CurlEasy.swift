@@ -8,6 +8,16 @@ final class CurlEasy: @unchecked Sendable {
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private var connectTo: UnsafeMutablePointer<curl_slist>?
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+    /// The multi handle that drives this handle's transfers (created on first use). It owns the
+    /// connection cache, so it stays with the handle in the pool: consecutive requests keep alive.
+    private var multiHandle: UnsafeMutableRawPointer?
+
+    var multi: UnsafeMutableRawPointer {
+        if let multiHandle { return multiHandle }
+        guard let created = curl_multi_init() else { fatalError("curl_multi_init failed: out of memory") }
+        multiHandle = created
+        return created
+    }
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
@@ -19,7 +29,10 @@ final class CurlEasy: @unchecked Sendable {
     }
 
     deinit {
+        // libcurl's order (curl_multi_cleanup(3)): the easy handle (already removed) first, then the
+        // multi handle with the connections it keeps.
         curl_easy_cleanup(handle)
+        if let multiHandle { curl_multi_cleanup(multiHandle) }
         curl_slist_free_all(headerList)
         curl_slist_free_all(connectTo)
         errorBuffer.deallocate()

@@ -1,35 +1,41 @@
 import CCurl
 import CCurlShim
 import Foundation
+import Synchronization
 
-/// `HTTPTransport` over libcurl: one thread per transfer (curl_easy_perform blocks), handles pooled for
-/// keep-alive, bodies streamed as they arrive, Swift task cancellation aborting the transfer.
+/// `HTTPTransport` over libcurl: one thread per transfer (its multi loop blocks), handles pooled for
+/// keep-alive, bodies streamed as they arrive (a bounded buffer: a reader that stops pauses the
+/// transfer), Swift task cancellation aborting the transfer.
 public final class CurlHTTPClient: HTTPTransport {
     private let pool = CurlHandlePool()
+    /// How much of a response body may wait for a reader that does not read (`devloop logs | less`)
+    /// before the transfer pauses; it goes on once the reader has taken all but the low watermark.
+    static let bodyHighWatermark = 512 * 1024
+    static let bodyLowWatermark = 128 * 1024
 
     public init() {}
 
     public func stream(_ request: HTTPRequest, tls: TLSSettings) async throws -> HTTPStreamResponse {
         let easy = pool.take()
         try configure(easy, request, tls: tls)
-        let (body, bodyContinuation) = AsyncThrowingStream.makeStream(of: Data.self, throwing: Error.self)
+        let body = BoundedBuffer<Data>(high: Self.bodyHighWatermark, low: Self.bodyLowWatermark, cost: \.count)
         let head = HeadSlot()
         let transfer = CurlTransfer(
             easy: easy,
             onHead: { status, headers in head.resolve(.success((status, headers))) },
-            onChunk: { bodyContinuation.yield($0) })
-        bodyContinuation.onTermination = { termination in
-            if case .cancelled = termination { transfer.cancel() }
-        }
+            onChunk: { body.offer($0) })
+        // Weak: the transfer holds the buffer (its chunks go there); the thread holds the transfer while it runs.
+        body.onResume { [weak transfer] in transfer?.resume() }
+        body.onAbandon { [weak transfer] in transfer?.cancel() }
         let pool = self.pool
         let thread = Thread {
             let failure = transfer.perform()
             if let failure {
                 head.resolve(.failure(failure))
-                bodyContinuation.finish(throwing: failure)
+                body.finish(throwing: failure)
             } else {
                 pool.give(easy)
-                bodyContinuation.finish()
+                body.finish()
             }
         }
         thread.name = "devloop-curl"
@@ -39,7 +45,7 @@ public final class CurlHTTPClient: HTTPTransport {
         } onCancel: {
             transfer.cancel()
         }
-        return HTTPStreamResponse(status: status, headers: headers, body: body)
+        return HTTPStreamResponse(status: status, headers: headers, body: body.stream())
     }
 
     private func configure(_ easy: CurlEasy, _ request: HTTPRequest, tls: TLSSettings) throws {
@@ -74,7 +80,7 @@ extension CurlEasy {
 /// The response head, delivered once from the transfer thread to the awaiting task.
 private final class HeadSlot: Sendable {
     typealias Head = (Int, [String: String])
-    private let state = Locked<(result: Result<Head, Error>?, waiter: CheckedContinuation<Head, Error>?)>((nil, nil))
+    private let state = Mutex<(result: Result<Head, Error>?, waiter: CheckedContinuation<Head, Error>?)>((nil, nil))
 
     func resolve(_ result: Result<Head, Error>) {
         let waiter: CheckedContinuation<Head, Error>? = state.withLock { state in

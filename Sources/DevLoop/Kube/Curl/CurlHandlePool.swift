@@ -1,9 +1,10 @@
 import Foundation
+import Synchronization
 
 /// Idle easy handles kept for the next request: each keeps its connection cache, so consecutive
 /// requests to the API server reuse a kept-alive TLS connection instead of a new handshake.
 final class CurlHandlePool: Sendable {
-    private let idle = Locked<[CurlEasy]>([])
+    private let idle = Mutex<[CurlEasy]>([])
     private let capacity: Int
 
     init(capacity: Int = 8) {

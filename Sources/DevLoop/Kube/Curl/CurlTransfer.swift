@@ -1,22 +1,39 @@
 import CCurl
 import CCurlShim
 import Foundation
+import Synchronization
 
-/// One HTTP transfer run by `curl_easy_perform` on its own thread, reporting the response head once and
-/// the body chunk by chunk. Cancellation sets a flag that the write and progress callbacks turn into an abort.
+/// One HTTP transfer driven by its handle's multi handle on its own thread, reporting the response head
+/// once and the body chunk by chunk. A chunk the consumer has no room for pauses the transfer
+/// (CURL_WRITEFUNC_PAUSE: libcurl keeps the chunk and stops reading the socket, so the server's
+/// writes back up); `resume()` and `cancel()` wake the loop with curl_multi_wakeup, and the loop itself
+/// unpauses or aborts, since libcurl wants that done by the thread that drives the transfer.
 final class CurlTransfer: @unchecked Sendable {
     private let easy: CurlEasy
     private let onHead: @Sendable (Int, [String: String]) -> Void
-    private let onChunk: @Sendable (Data) -> Void
-    private let cancelled = Locked(false)
+    private let onChunk: @Sendable (Data) -> Bool
+    private let control = Mutex(Control())
     // Touched only by the transfer thread (inside the callbacks).
     private var status = 0
     private var headers: [String: String] = [:]
     private var headDelivered = false
 
+    private struct Control {
+        var cancelled = false
+        var resumeRequested = false
+        /// The multi handle while the transfer runs, for wake-ups from other threads.
+        var multi: MultiHandle?
+    }
+
+    /// curl_multi_wakeup is the one multi call that is safe from any thread.
+    private struct MultiHandle: @unchecked Sendable {
+        let pointer: UnsafeMutableRawPointer
+    }
+
+    /// `onChunk` returns false when it has no room for the chunk: the transfer then pauses until `resume()`.
     init(
         easy: CurlEasy, onHead: @escaping @Sendable (Int, [String: String]) -> Void,
-        onChunk: @escaping @Sendable (Data) -> Void
+        onChunk: @escaping @Sendable (Data) -> Bool
     ) {
         self.easy = easy
         self.onHead = onHead
@@ -24,10 +41,21 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     func cancel() {
-        cancelled.withLock { $0 = true }
+        control.withLock { control in
+            control.cancelled = true
+            if let multi = control.multi { curl_multi_wakeup(multi.pointer) }
+        }
     }
 
-    var isCancelled: Bool { cancelled.current }
+    /// The consumer has room again: the transfer thread unpauses.
+    func resume() {
+        control.withLock { control in
+            control.resumeRequested = true
+            if let multi = control.multi { curl_multi_wakeup(multi.pointer) }
+        }
+    }
+
+    var isCancelled: Bool { control.withLock { $0.cancelled } }
 
     /// Blocks until the transfer ends; nil on success.
     func perform() -> CurlError? {
@@ -43,14 +71,45 @@ final class CurlTransfer: @unchecked Sendable {
         } catch {
             return error as? CurlError
         }
-        let code = withExtendedLifetime(self) { curl_easy_perform(easy.handle) }
+        let code = withExtendedLifetime(self) { drive() }
         if code != CURLE_OK {
-            return cancelled.current
+            return isCancelled
                 ? CurlError(code: Int(CURLE_ABORTED_BY_CALLBACK.rawValue), detail: "cancelled")
                 : easy.error(for: code)
         }
         deliverHead()
         return nil
+    }
+
+    /// curl_easy_perform, but with room to unpause and to abort between waits.
+    private func drive() -> CURLcode {
+        let multi = easy.multi
+        guard curl_multi_add_handle(multi, easy.handle) == CURLM_OK else { return CURLE_FAILED_INIT }
+        control.withLock { $0.multi = MultiHandle(pointer: multi) }
+        defer {
+            control.withLock { $0.multi = nil }
+            curl_multi_remove_handle(multi, easy.handle)
+        }
+        while true {
+            var running: Int32 = 0
+            guard curl_multi_perform(multi, &running) == CURLM_OK else { return CURLE_FAILED_INIT }
+            var queued: Int32 = 0
+            while let message = curl_multi_info_read(multi, &queued) {
+                if message.pointee.msg == CURLMSG_DONE { return message.pointee.data.result }
+            }
+            let (cancelled, resume) = control.withLock { control in
+                defer { control.resumeRequested = false }
+                return (control.cancelled, control.resumeRequested)
+            }
+            if cancelled { return CURLE_ABORTED_BY_CALLBACK }
+            if resume {
+                // Delivers the held chunk again (to the write callback) and reads on.
+                _ = curl_easy_pause(easy.handle, CURLPAUSE_CONT)
+                continue
+            }
+            // libcurl shortens the wait to its own next timer; wake-ups cut it short.
+            _ = curl_multi_poll(multi, nil, 0, 30_000, nil)
+        }
     }
 
     fileprivate func header(_ line: String) {
@@ -70,11 +129,12 @@ final class CurlTransfer: @unchecked Sendable {
         }
     }
 
-    fileprivate func body(_ data: Data) -> Bool {
-        guard !cancelled.current else { return false }
+    fileprivate enum BodyOutcome { case taken, full, cancelled }
+
+    fileprivate func body(_ data: Data) -> BodyOutcome {
+        guard !isCancelled else { return .cancelled }
         deliverHead()
-        onChunk(data)
-        return true
+        return onChunk(data) ? .taken : .full
     }
 
     private func deliverHead() {
@@ -88,7 +148,11 @@ private let curlTransferWrite: devloop_curl_data_callback = { data, size, count,
     guard let data, let context else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
     let length = size * count
-    return transfer.body(Data(bytes: data, count: length)) ? length : 0
+    switch transfer.body(Data(bytes: data, count: length)) {
+    case .taken: return length
+    case .full: return Int(CURL_WRITEFUNC_PAUSE)
+    case .cancelled: return 0
+    }
 }
 
 private let curlTransferHeader: devloop_curl_data_callback = { data, size, count, context in

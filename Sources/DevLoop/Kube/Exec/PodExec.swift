@@ -76,7 +76,7 @@ public struct PodExec: Sendable {
 
     private func runUnbounded(_ request: ExecRequest) async throws -> ExecResult {
         let hasStdin = !request.stdin.isEmpty
-        let knownV5 = client.streamProtocols.current == StreamProtocol.v5.rawValue
+        let knownV5 = client.streamProtocols.withLock { $0 } == StreamProtocol.v5.rawValue
         let wrap = hasStdin && request.protocols.contains(.v4) && !(knownV5 && request.protocols.contains(.v5))
         let command =
             wrap

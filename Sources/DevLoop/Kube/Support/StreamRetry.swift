@@ -72,6 +72,8 @@ struct StreamRetry: Sendable {
     /// Rethrows a permanent error; for a transient one, reports the outage if it is new and waits.
     mutating func recover(from error: any Error) async throws {
         if error is CancellationError || Self.isPermanent(error) { throw error }
+        // A request cut short because its reader went away is no outage.
+        try Task.checkCancellation()
         if !down {
             down = true
             logger.warning("\(what) interrupted, retrying: \(error)")

@@ -41,17 +41,12 @@ public struct ResourceWatcher: Sendable {
         self.fieldSelector = fieldSelector
     }
 
+    /// How many events wait for a reader that does not read before the watch stops reading.
+    static let bufferedEvents = 256
+
     public func events() -> AsyncThrowingStream<WatchEvent, Error> {
-        AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    try await run { continuation.yield($0) }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error is CancellationError ? nil : error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
+        BoundedBuffer.stream(high: Self.bufferedEvents, low: Self.bufferedEvents / 2) { output in
+            try await run { try await output.send($0) }
         }
     }
 
@@ -62,7 +57,7 @@ public struct ResourceWatcher: Sendable {
         return query
     }
 
-    private func run(emit: (WatchEvent) -> Void) async throws {
+    private func run(emit: (WatchEvent) async throws -> Void) async throws {
         var resourceVersion: String?
         var retry = StreamRetry(
             what: "watch of \(path)", initial: retryDelay, maximum: maximumRetryDelay, logger: logger,
@@ -80,13 +75,13 @@ public struct ResourceWatcher: Sendable {
                         + items.map { WatchEvent(kind: .added, object: $0) }
                     for event in events {
                         known.record(event)
-                        emit(event)
+                        try await emit(event)
                     }
                     resourceVersion = list[path: "metadata", "resourceVersion"]?.string ?? ""
                 }
                 let outcome = try await watch(from: resourceVersion ?? "") {
                     known.record($0)
-                    emit($0)
+                    try await emit($0)
                 } seen: {
                     resourceVersion = $0
                 } opened: {
@@ -105,7 +100,8 @@ public struct ResourceWatcher: Sendable {
     private enum Outcome { case ended, expired }
 
     private func watch(
-        from resourceVersion: String, emit: (WatchEvent) -> Void, seen: (String) -> Void, opened: () -> Void
+        from resourceVersion: String, emit: (WatchEvent) async throws -> Void, seen: (String) -> Void,
+        opened: () -> Void
     ) async throws -> Outcome {
         let query =
             selectors + [
@@ -131,7 +127,7 @@ public struct ResourceWatcher: Sendable {
                             code: object["code"]?.int ?? 500, body: try object.encoded(), method: "GET", path: path))
                 }
                 if let version = object[path: "metadata", "resourceVersion"]?.string { seen(version) }
-                if let kind = WatchEvent.Kind(rawValue: type) { emit(WatchEvent(kind: kind, object: object)) }
+                if let kind = WatchEvent.Kind(rawValue: type) { try await emit(WatchEvent(kind: kind, object: object)) }
             }
         }
         return .ended

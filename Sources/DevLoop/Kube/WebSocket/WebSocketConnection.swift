@@ -1,4 +1,6 @@
 import Foundation
+import LockedValue
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -14,7 +16,7 @@ public final class WebSocketConnection: @unchecked Sendable {
 
     private let socket: CurlSocket
     private let inbound: AsyncThrowingStream<Data, Error>.Continuation
-    private let state = Locked(OutboundState())
+    private let state = Mutex(OutboundState())
     private let wakeRead: Int32
     private let wakeWrite: Int32
     /// Receives messages on the I/O thread instead of `messages`: a blocking sink (a local socket)
@@ -190,7 +192,7 @@ public final class WebSocketConnection: @unchecked Sendable {
         var writeFailure: Error?
         loop: while true {
             do {
-                if state.current.cancelled { throw CancellationError() }
+                if state.withLock({ $0.cancelled }) { throw CancellationError() }
                 // Read everything available before polling (OpenSSL buffers decrypted bytes).
                 var peerClosed = false
                 let mayRead = { self.readGate?() ?? true }
@@ -227,7 +229,7 @@ public final class WebSocketConnection: @unchecked Sendable {
                         failPendingWrites(error)
                     }
                 }
-                let drained = state.current.queue.isEmpty && writing == nil
+                let drained = state.withLock { $0.queue.isEmpty } && writing == nil
                 if let closeReceivedAt, drained || Date().timeIntervalSince(closeReceivedAt) > 2 { break loop }
                 // While paused, nothing wakes us when the consumer catches up: look again soon.
                 let reading = mayRead()
