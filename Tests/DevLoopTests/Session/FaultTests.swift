@@ -15,16 +15,7 @@ import Testing
     /// The API server refuses connections for 30 s: `up` says so once, and after it is back the watch,
     /// the forward and the sync work again; an edit made during the outage is served.
     @Test func anAPIServerOutageIsReportedOnceAndTheSessionRecovers() async throws {
-        let project = try FixtureProject()
-        defer { project.remove() }
-        let cluster = try await KubeSimFixture.start()
-        do {
-            let up = try DevLoopProcess(
-                ["up", "--config", project.config], directory: project.root, kubeconfig: cluster.server.kubeconfigPath)
-            try await up.waitForLine("the forward") { $0.contains("forwarding http://127.0.0.1:\(project.port)") }
-            try await up.waitForLine("the ready pod") { $0.hasSuffix(" is ready") }
-            #expect(await httpGet(port: project.port, path: "/index.html")?.body == "hello v1\n")
-
+        try await Self.withServingSession { project, cluster, up in
             await cluster.server.takeAPIServerDown()
             try await up.waitForLine("the outage report", timeout: .seconds(20)) {
                 $0.contains("the cluster does not answer")
@@ -42,29 +33,14 @@ import Testing
             print("fault api-outage \(30 * Self.scale) s: watch back after \(watchBack), serving after \(servingBack)")
             let reports = up.output.split(separator: "\n").filter { $0.contains("the cluster does not answer") }
             #expect(reports.count == 1, "\(reports)")
-            up.signal(SIGINT)
-            #expect(up.exitStatus() == 0, "\(up.output)")
-        } catch {
-            await cluster.stop()
-            throw error
         }
-        await cluster.stop()
     }
 
     /// The laptop lid: devloop is stopped for 60 s while a `git checkout` writes 20,000 files (more
     /// than inotify queues by default) and an edit lands; after SIGCONT the destination converges and
     /// the edit is served.
     @Test func sigstopForAMinuteWithAnEditStormThenSIGCONT() async throws {
-        let project = try FixtureProject()
-        defer { project.remove() }
-        let cluster = try await KubeSimFixture.start()
-        do {
-            let up = try DevLoopProcess(
-                ["up", "--config", project.config], directory: project.root, kubeconfig: cluster.server.kubeconfigPath)
-            try await up.waitForLine("the forward") { $0.contains("forwarding http://127.0.0.1:\(project.port)") }
-            try await up.waitForLine("the ready pod") { $0.hasSuffix(" is ready") }
-            #expect(await httpGet(port: project.port, path: "/index.html")?.body == "hello v1\n")
-
+        try await Self.withServingSession { project, cluster, up in
             up.signal(SIGSTOP)
             let stopped = ContinuousClock.now
             for folder in 0..<20 {
@@ -94,6 +70,24 @@ import Testing
                     + "\(ContinuousClock.now - converged + serving)")
             #expect(verify.status == 0, "\(verify.output)")
             #expect(await httpGet(port: project.port, path: "/index.html")?.body == "hello v2\n")
+        }
+    }
+
+    /// `devloop up` on a fresh fixture project against a kubesim of its own, serving; after `body`,
+    /// Ctrl-C must end it with exit 0.
+    static func withServingSession(
+        _ body: (FixtureProject, KubeSimFixture, DevLoopProcess) async throws -> Void
+    ) async throws {
+        let project = try FixtureProject()
+        defer { project.remove() }
+        let cluster = try await KubeSimFixture.start()
+        do {
+            let up = try DevLoopProcess(
+                ["up", "--config", project.config], directory: project.root, kubeconfig: cluster.server.kubeconfigPath)
+            try await up.waitForLine("the forward") { $0.contains("forwarding http://127.0.0.1:\(project.port)") }
+            try await up.waitForLine("the ready pod") { $0.hasSuffix(" is ready") }
+            #expect(await httpGet(port: project.port, path: "/index.html")?.body == "hello v1\n")
+            try await body(project, cluster, up)
             up.signal(SIGINT)
             #expect(up.exitStatus() == 0, "\(up.output)")
         } catch {
