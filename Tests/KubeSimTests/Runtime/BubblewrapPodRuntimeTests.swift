@@ -150,11 +150,24 @@ struct BubblewrapPodRuntimeTests {
         let pod = RuntimePod(
             uid: "crash-1", namespace: "test", name: "crasher",
             containers: [RuntimeContainer(name: "main", command: ["sh", "-c", "echo started $(date +%s%N); exit 2"])])
-        var starts: [Date] = []
+        // Every published status, not samples of it: a poll starved on a loaded machine missed the
+        // CrashLoopBackOff window between two starts.
+        let updates = Task {
+            var seen: [RuntimePodStatus] = []
+            for await (uid, status) in fixture.runtime.statusUpdates where uid == pod.uid {
+                seen.append(status)
+                if status.containers[0].restartCount >= 3 { break }
+            }
+            return seen
+        }
         try await fixture.runtime.start(pod)
+        try await fixture.waitFor(pod.uid, timeout: .seconds(120), "three restarts") {
+            $0.containers[0].restartCount >= 3
+        }
+        let seen = await updates.value
+        var starts: [Date] = []
         var sawBackOff = false
-        try await fixture.waitFor(pod.uid, timeout: .seconds(60), "three restarts") { status in
-            let container = status.containers[0]
+        for container in seen.map({ $0.containers[0] }) {
             if case .running(let startedAt) = container.state, starts.last != startedAt { starts.append(startedAt) }
             if case .terminated(_, _, _, let startedAt, _) = container.lastState, !starts.contains(startedAt) {
                 starts.append(startedAt)
@@ -162,9 +175,8 @@ struct BubblewrapPodRuntimeTests {
             if case .waiting("CrashLoopBackOff", let message) = container.state, message?.contains("back-off") == true {
                 sawBackOff = true
             }
-            return container.restartCount >= 3
         }
-        #expect(sawBackOff)
+        #expect(sawBackOff, "published states: \(seen.map { $0.containers[0].state })")
         let status = try #require(fixture.runtime.status(uid: pod.uid))
         guard case .terminated(2, _, "Error", _, _) = status.containers[0].lastState else {
             Issue.record("lastState is not the crash: \(status)")
