@@ -50,7 +50,7 @@ import Testing
         Int(record.text.prefix { $0.isNumber })
     }
 
-    @Test(.timeLimit(.minutes(2))) func aReaderThatStopsReadingHoldsMemoryFlatAndLosesNoLine() async throws {
+    @Test(.timeLimit(.minutes(10))) func aReaderThatStopsReadingHoldsMemoryFlatAndLosesNoLine() async throws {
         try await KubeSimFixture.run { sim in
             try await sim.apply(Self.manifest)
             try await sim.waitForRunningPod("flood", "flood")
@@ -65,15 +65,20 @@ import Testing
             }
             let before = try Self.residentBytes()
             let loggedBefore = Self.loggedBytes(sim)
-            // The reader stops reading: that is the scenario, not a wait for an event.
-            try await Task.sleep(for: Self.pause)
+            // The reader stops reading for `pause` at least, and until the pod has logged well past
+            // the bound: a fixed pause under a load of 21 saw only 3 MB logged (run 1 of five).
+            let paused = ContinuousClock.now
+            try await waitUntil("the pod logs \(2 * Self.growthLimit >> 20) MB", timeout: .seconds(300)) {
+                ContinuousClock.now - paused >= Self.pause
+                    && Self.loggedBytes(sim) - loggedBefore > 2 * Self.growthLimit
+            }
             let grown = try Self.residentBytes() - before
             let logged = Self.loggedBytes(sim) - loggedBefore
             // Else the bound below proves nothing: the pod must log well past it while nobody reads.
             #expect(logged > 2 * Self.growthLimit, "the pod logged only \(logged >> 20) MB during the pause")
             #expect(
                 grown < Self.growthLimit,
-                "resident memory grew by \(grown >> 20) MB while the pod logged \(logged >> 20) MB and the reader did not read for \(Self.pause)"
+                "resident memory grew by \(grown >> 20) MB while the pod logged \(logged >> 20) MB and the reader did not read for \(ContinuousClock.now - paused)"
             )
             // Reading again: every line follows its predecessor, across the pause and well past it.
             var gaps: [String] = []

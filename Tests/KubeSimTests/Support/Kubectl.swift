@@ -10,7 +10,10 @@ struct Kubectl {
 
     let kubeconfig: String
 
-    func run(_ arguments: [String], stdin: String? = nil, timeout: Duration = .seconds(60)) async throws -> Result {
+    /// `timeout` only catches a hang: with the kubesim suites side by side under a load of 22 on
+    /// 2 cores, one `kubectl apply` of a namespace and a Deployment took over 60 s (alone: 24-41 s
+    /// for the whole test, about 5 s on an idle machine).
+    func run(_ arguments: [String], stdin: String? = nil, timeout: Duration = .seconds(180)) async throws -> Result {
         let process = try RunningProcess(kubeconfig: kubeconfig, arguments: arguments, stdin: stdin)
         let status = try await process.wait(timeout: timeout)
         return Result(status: status, stdout: process.stdout, stderr: process.stderr)
