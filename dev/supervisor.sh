@@ -15,9 +15,10 @@
 #   DEVLOOP_WAIT_FOR         a path under DEVLOOP_APP_DIR whose arrival means the sources are synced
 #                            (default: the folder is not empty)
 #   DEVLOOP_READY_COMMAND    a command that succeeds once the server answers; swap waits for it (optional)
-#   DEVLOOP_CONTROL_DIR      where the supervisor and an exec meet (default /tmp/devloop). An exec shares
-#                            the container's file system but, on some runtimes, not its processes, so
-#                            requests and answers are files, never signals.
+#   DEVLOOP_CONTROL_DIR      where the supervisor and an exec meet (default /tmp/devloop): a request and
+#                            its answer are files there, and each side wakes the other with USR1 (an exec
+#                            runs in the container's pid namespace: kubectl exec, kubesim), so that
+#                            neither polls.
 #   DEVLOOP_STOP_TIMEOUT     seconds between TERM and KILL when a server is replaced or stopped (default 10)
 #   DEVLOOP_SWAP_TIMEOUT     seconds swap waits for the new server, readiness included (default 120)
 #   DEVLOOP_BACKOFF_MAX      longest delay before restarting a crashed server, in seconds (default 30)
@@ -33,12 +34,85 @@ build_retry=${DEVLOOP_BUILD_RETRY:-10}
 
 say() { printf 'devloop-supervisor: %s\n' "$*"; }
 complain() { printf 'devloop-supervisor: %s\n' "$*" >&2; }
-now() { date +%s; }
+# Seconds since boot in $now, without a fork (a restart's waits are part of devloop's save -> serving time).
+clock() {
+    read -r now _ </proc/uptime
+    now=${now%.*}
+}
+# Hundredths of a second since boot in $ticks.
+tick() {
+    read -r ticks _ </proc/uptime
+    ticks=${ticks%.*}${ticks#*.}
+}
 # A fifth of a second where sleep takes fractions (GNU, busybox), else a second.
 nap() { sleep 0.2 2>/dev/null || sleep 1; }
-# A fiftieth of a second, for the short waits of a restart (an answer, a server going or coming up):
-# each one is part of devloop's save -> serving time, and they last only while a restart is under way.
-blink() { sleep 0.02 2>/dev/null || sleep 1; }
+# A hundredth of a second, between two readiness checks of a new server: readiness is a command (a
+# connection) that can only be tried again.
+blink() { sleep 0.01 2>/dev/null || sleep 1; }
+
+# USR1 is a wake-up (a request for the supervisor, an answer for an exec), USR2 the end of a bounded
+# wait (`alarm`). Each sets a flag and cuts a `wait` short: `interrupted` says the wait did not end
+# because its process did. A waiter clears it before it looks for its file, so that a wake-up that comes
+# between the look and the `wait` is not lost.
+interrupted=0
+overdue=0
+newline='
+'
+trap 'interrupted=1' USR1
+trap 'interrupted=1; overdue=1' USR2
+
+# Waits for child $1 to end, whatever wake-ups arrive meanwhile; its exit status in $waited.
+await() {
+    while :; do
+        interrupted=0
+        wait "$1"
+        waited=$?
+        [ "$interrupted" = 1 ] || return 0
+    done
+}
+
+# Sleeps $1 seconds, or less when a wake-up comes (or came since `interrupted` was cleared).
+doze() {
+    sleep "$1" 2>/dev/null &
+    dozer=$!
+    [ "$interrupted" = 1 ] || wait "$dozer"
+    kill "$dozer" 2>/dev/null
+    wait "$dozer" 2>/dev/null
+}
+
+# Sends this shell USR2 in $1 seconds unless `alarm_cancel` comes first: a bounded wait that does not
+# poll. The timer's own sleep goes with it.
+alarm() {
+    overdue=0
+    (
+        trap 'kill "$timer" 2>/dev/null; exit 0' TERM
+        sleep "$1" &
+        timer=$!
+        wait "$timer" && kill -USR2 $$
+    ) &
+    alarm_pid=$!
+}
+alarm_cancel() {
+    kill "$alarm_pid" 2>/dev/null
+    wait "$alarm_pid" 2>/dev/null
+}
+
+# "PID START": process $1 and its start time (clock ticks since boot), in $process; empty when it is
+# gone. The two name one process whatever pids are reused, so a wake-up (USR1, which ends a process that
+# does not expect it) goes to the process that asked for it or to no one.
+process_of() {
+    process=
+    read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+    # The command name in parentheses may hold spaces: the fields after the last ")" are fixed.
+    # shellcheck disable=SC2086
+    set -- "$1" ${stat##*) }
+    process="$1 ${21}"
+}
+
+# Sends USR1 to $1 ("PID START") if that process still runs.
+wake() {
+    process_of "${1%% *}" && [ "$process" = "$1" ] && kill -USR1 "${1%% *}" 2>/dev/null
+}
 
 build() {
     [ -n "${DEVLOOP_BUILD:-}" ] || return 0
@@ -47,24 +121,39 @@ build() {
 
 # --- The exec side ------------------------------------------------------------------------------------
 
-# Hands the run command to the supervisor loop and waits for its answer, then for readiness.
+# Hands the run command to the supervisor loop, wakes it, and waits for its answer, then for readiness.
 swap() {
     [ -n "${DEVLOOP_RUN:-}" ] || { complain "DEVLOOP_RUN is not set"; return 2; }
     [ -f "$control/supervisor.pid" ] || { complain "no supervisor runs in this container ($control)"; return 3; }
-    # An exec may get the same pid every time (a fresh pid namespace): add randomness.
-    id="$(now)-$$-$(od -An -N4 -tu4 /dev/urandom 2>/dev/null | tr -d ' ')"
+    read -r supervisor <"$control/supervisor.pid"
+    process_of "${supervisor%% *}"
+    [ "$process" = "$supervisor" ] || {
+        complain "the supervisor (pid ${supervisor%% *}) is not running, or not in this exec's pid namespace"
+        return 3
+    }
+    # "PID-START-RANDOM": the supervisor wakes the process the id names (this one) once it has answered.
+    process_of $$
+    read -r random </proc/sys/kernel/random/uuid
+    id="${process% *}-${process#* }-$random"
     printf '%s\n%s\n' "$id" "$DEVLOOP_RUN" >"$control/request.$id"
     mv "$control/request.$id" "$control/request"
-    deadline=$(($(now) + swap_timeout))
+    wake "$supervisor"
+    clock
+    deadline=$((now + swap_timeout))
+    interrupted=0
     until [ -f "$control/answer.$id" ]; do
-        if [ "$(now)" -ge "$deadline" ]; then
+        clock
+        if [ "$now" -ge "$deadline" ]; then
             rm -f "$control/request"
             complain "the supervisor did not take the restart request within ${swap_timeout}s"
             return 3
         fi
-        blink
+        doze 1
+        interrupted=0
+        # Should a wake-up come between the supervisor's last look and its wait, send another.
+        [ -f "$control/request" ] && wake "$supervisor"
     done
-    answer=$(cat "$control/answer.$id")
+    read -r answer <"$control/answer.$id"
     rm -f "$control/answer.$id"
     case $answer in
     started*) ;;
@@ -74,20 +163,36 @@ swap() {
         ;;
     esac
     [ -n "${DEVLOOP_READY_COMMAND:-}" ] || return 0
-    until (cd "$app_dir" && sh -c "$DEVLOOP_READY_COMMAND") >/dev/null 2>&1; do
-        state=$(cat "$control/server.state" 2>/dev/null)
+    cd "$app_dir" || return 3
+    until sh -c "$DEVLOOP_READY_COMMAND" >/dev/null 2>&1; do
+        read -r state <"$control/server.state"
         case $state in
         exited*)
             complain "the new server $state before it was ready"
             return 3
             ;;
         esac
-        if [ "$(now)" -ge "$deadline" ]; then
+        clock
+        if [ "$now" -ge "$deadline" ]; then
             complain "the new server was not ready within ${swap_timeout}s"
             return 3
         fi
         blink
     done
+}
+
+# Builds, then swaps when the build succeeded: one exec for a restart. Between the two, a line on stderr
+# gives the build's exit status and its time in hundredths of a second, for devloop to tell the build's
+# output and time from the swap's.
+restart() {
+    tick
+    build_start=$ticks
+    build
+    status=$?
+    tick
+    printf 'devloop-supervisor: build exited %s after %s cs\n' "$status" "$((ticks - build_start))" >&2
+    [ "$status" = 0 ] || return "$status"
+    swap
 }
 
 # --- The supervisor loop ------------------------------------------------------------------------------
@@ -97,11 +202,19 @@ server_started=0
 run_command=${DEVLOOP_RUN:-}
 
 # The pids of $1 and everything it started, found in /proc before any is signalled (a child whose parent
-# died first would be re-parented out of reach).
+# died first would be re-parented out of reach). Each thread's children file names its children; without
+# those files (a kernel built without them), every process's parent is read.
 process_tree() {
     echo "$1"
+    if [ -r "/proc/$1/task/$1/children" ]; then
+        for task in /proc/"$1"/task/*; do
+            read -r children 2>/dev/null <"$task/children"
+            for pid in $children; do process_tree "$pid"; done
+        done
+        return 0
+    fi
     for stat in /proc/[0-9]*/stat; do
-        line=$(cat "$stat" 2>/dev/null) || continue
+        read -r line 2>/dev/null <"$stat" || continue
         # The command name in parentheses may hold spaces: the fields after the last ")" are fixed.
         # shellcheck disable=SC2086
         set -- "$1" ${line##*) }
@@ -119,7 +232,8 @@ signal_tree() {
 start_server() {
     (cd "$app_dir" && exec sh -c "$run_command") &
     server_pid=$!
-    server_started=$(now)
+    clock
+    server_started=$now
     echo "running $server_pid" >"$control/server.state"
     say "server started (pid $server_pid): $run_command"
 }
@@ -128,16 +242,19 @@ start_server() {
 stop_server() {
     [ -n "$server_pid" ] || return 0
     signal_tree TERM "$server_pid"
-    deadline=$(($(now) + stop_timeout))
-    while kill -0 "$server_pid" 2>/dev/null; do
-        if [ "$(now)" -ge "$deadline" ]; then
+    alarm "$stop_timeout"
+    while :; do
+        interrupted=0
+        wait "$server_pid" 2>/dev/null
+        [ "$interrupted" = 1 ] || break
+        if [ "$overdue" = 1 ]; then
             say "server (pid $server_pid) ignored TERM for ${stop_timeout}s: killing it"
             signal_tree KILL "$server_pid"
+            wait "$server_pid" 2>/dev/null
             break
         fi
-        blink
     done
-    wait "$server_pid" 2>/dev/null
+    alarm_cancel
     say "server (pid $server_pid) stopped"
     echo "stopped" >"$control/server.state"
     server_pid=
@@ -145,14 +262,20 @@ stop_server() {
 
 take_request() {
     [ -f "$control/request" ] || return 1
-    id=$(sed -n 1p "$control/request")
-    requested=$(sed -n '2,$p' "$control/request")
+    requested=
+    {
+        read -r id
+        while IFS= read -r line || [ -n "$line" ]; do requested="${requested:+$requested$newline}$line"; done
+    } <"$control/request"
     rm -f "$control/request"
     say "restart requested: replacing the server"
     stop_server
     [ -n "$requested" ] && run_command=$requested
     start_server
     echo "started $server_pid" >"$control/answer.$id"
+    requester=${id#*-}
+    wake "${id%%-*} ${requester%%-*}"
+    return 0
 }
 
 build_pid=
@@ -184,7 +307,8 @@ supervise() {
     rm -f "$control"/request "$control"/answer.*
     # The exec side runs this copy, so that it works before the sources (and this script in them) arrive.
     cp "$0" "$control/supervisor.sh.new" && mv "$control/supervisor.sh.new" "$control/supervisor.sh"
-    echo $$ >"$control/supervisor.pid"
+    process_of $$
+    echo "$process" >"$control/supervisor.pid"
     wait_for_sources
     # A first sync may still be under way when the sources appear: a failed first build is tried again.
     while :; do
@@ -192,44 +316,52 @@ supervise() {
         # In the background, so that a TERM during a long first build is handled at once.
         build &
         build_pid=$!
-        if wait "$build_pid"; then
-            build_pid=
+        await "$build_pid"
+        build_pid=
+        if [ "$waited" = 0 ]; then
             start_server
             break
         fi
-        status=$?
-        build_pid=
         echo "stopped" >"$control/server.state"
-        say "the build failed (exit $status): building again in ${build_retry}s, or at a restart request"
-        deadline=$(($(now) + build_retry))
-        while [ "$(now)" -lt "$deadline" ]; do
+        say "the build failed (exit $waited): building again in ${build_retry}s, or at a restart request"
+        clock
+        deadline=$((now + build_retry))
+        while [ "$now" -lt "$deadline" ]; do
+            interrupted=0
             take_request && break 2
-            nap
+            doze $((deadline - now))
+            clock
         done
     done
     delay=1
     restart_at=
+    # Blocks in `wait` on the server (or a back-off's doze) until it exits or a request wakes it.
     while :; do
-        take_request
-        if [ -n "$server_pid" ] && ! kill -0 "$server_pid" 2>/dev/null; then
+        interrupted=0
+        take_request && continue
+        if [ -n "$server_pid" ]; then
+            [ "$interrupted" = 1 ] && continue
             wait "$server_pid"
             status=$?
+            [ "$interrupted" = 1 ] && continue
             echo "exited with status $status" >"$control/server.state"
             # A server that ran for a while crashed anew: start the back-off over.
-            [ $(($(now) - server_started)) -ge $((2 * backoff_max)) ] && delay=1
+            clock
+            [ $((now - server_started)) -ge $((2 * backoff_max)) ] && delay=1
             say "server (pid $server_pid) exited with status $status: restarting it in ${delay}s"
             server_pid=
-            restart_at=$(($(now) + delay))
+            restart_at=$((now + delay))
             delay=$((delay * 2))
             [ "$delay" -gt "$backoff_max" ] && delay=$backoff_max
         fi
-        if [ -z "$server_pid" ] && [ -n "$restart_at" ] && [ "$(now)" -ge "$restart_at" ]; then
-            restart_at=
+        clock
+        if [ "$now" -ge "$restart_at" ]; then
             start_server
+        else
+            doze $((restart_at - now))
         fi
         # A request restarts at once, whatever the back-off.
         [ -n "$server_pid" ] && restart_at=
-        nap
     done
 }
 
@@ -237,7 +369,7 @@ case ${1:-run} in
 run) supervise ;;
 build) build ;;
 swap) swap ;;
-restart) build && swap ;;
+restart) restart ;;
 *)
     complain "usage: supervisor.sh [run|build|swap|restart]"
     exit 2

@@ -8,7 +8,11 @@ final class SupervisorProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var collected = Data()
 
-    init(shell: [String], environment: [String: String]) throws {
+    /// `script` is what `shell` runs (dev/supervisor.sh unless told).
+    init(
+        shell: [String], environment: [String: String],
+        script: String? = repositoryRoot.appendingPathComponent("dev/supervisor.sh").path
+    ) throws {
         // Started with every signal unblocked, as a container runtime (and kubesim) starts a container:
         // Foundation hands its own blocked SIGCHLD on, under which busybox's `wait` never returns.
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
@@ -16,7 +20,7 @@ final class SupervisorProcess: @unchecked Sendable {
             [
                 "-c",
                 "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
-            ] + shell + [repositoryRoot.appendingPathComponent("dev/supervisor.sh").path]
+            ] + shell + (script.map { [$0] } ?? [])
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let output = Pipe()
         process.standardOutput = output
@@ -79,8 +83,15 @@ struct LocalShellExecutor: ContainerExecutor {
     func run(_ command: [String], stdin: Data) async throws -> ExecResult {
         let process = Process()
         let program = command[0] == "sh" ? shell : [command[0]]
-        process.executableURL = URL(fileURLWithPath: program[0] == "sh" ? "/bin/sh" : program[0])
-        process.arguments = Array(program.dropFirst()) + Array(command.dropFirst())
+        // With every signal unblocked, as a container runtime starts an exec: the supervisor wakes the exec
+        // with USR1.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments =
+            [
+                "-c",
+                "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
+                program[0] == "sh" ? "/bin/sh" : program[0],
+            ] + Array(program.dropFirst()) + Array(command.dropFirst())
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let (output, errors) = (Pipe(), Pipe())
         process.standardOutput = output
