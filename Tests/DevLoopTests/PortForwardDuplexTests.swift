@@ -14,6 +14,9 @@ import Testing
     static let size = 20 << 20
     static let up = TestData.pattern(megabytes: 20)
     static let down = TestData.pattern(megabytes: 20)
+    /// Catches a deadlock, measures nothing: 20 MB each way took 32-48 s in a debug build under a
+    /// load of 22 on 2 cores (under 1 s idle).
+    static let hangBound = 180
 
     @Test func uploadThenDownloadWhileThePodSendsAtOnce() async throws {
         // The pod writes its 20 MB at once and reads the client's 20 MB on another thread.
@@ -31,15 +34,19 @@ import Testing
             forwarder.start()
             defer { forwarder.stop() }
             let started = ContinuousClock.now
-            let received = try await TCPServer.exchange(port: forwarder.localPort, timeout: 60) { fd in
+            let received = try await TCPServer.exchange(port: forwarder.localPort, timeout: Self.hangBound) { fd in
                 // Everything up first, then read: only works if the forward keeps both directions going.
                 guard TCPServer.writeAll(fd, Self.up) else { return nil }
                 return TCPServer.readAll(fd, Self.size)
             }
             print("port-forward: 20 MB each way, upload first, in \(ContinuousClock.now - started)")
             #expect(received == Self.down, "the client got \(received?.count ?? 0) of \(Self.size) bytes")
-            // The pod may still be reading the end of the upload when the client has its download.
-            for _ in 0..<100 where pod.lastReceived == nil { try await Task.sleep(for: .milliseconds(100)) }
+            // The pod may still be reading the end of the upload when the client has its download
+            // (under a load of 22 the last megabytes took more than 10 s: a bound against a hang only).
+            let deadline = ContinuousClock.now + .seconds(120)
+            while pod.lastReceived == nil, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
             #expect(pod.lastReceived == Self.up, "the pod got \(pod.lastReceived?.count ?? 0) bytes")
             try await pod.waitUntilIdle()
         }
@@ -86,7 +93,7 @@ import Testing
             ) { _ in }
             forwarder.start()
             defer { forwarder.stop() }
-            let received = try await TCPServer.exchange(port: forwarder.localPort, timeout: 60) { fd in
+            let received = try await TCPServer.exchange(port: forwarder.localPort, timeout: Self.hangBound) { fd in
                 let writer = Thread { _ = TCPServer.writeAll(fd, Self.up) }
                 writer.start()
                 return TCPServer.readAll(fd, Self.size)
