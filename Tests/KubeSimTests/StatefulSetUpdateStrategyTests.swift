@@ -37,6 +37,8 @@ import Testing
             let first = try await kubectl.run(["rollout", "status", "sts/web", "-n", "sts", "--timeout=90s"])
             #expect(first.stdout.contains("partitioned roll out complete: 3 new pods have been updated"), "\(first)")
             let initial = try await status(kubectl)
+            let all = try await kubectl.run(["get", "all", "-n", "sts", "-o", "name"])
+            #expect(all.stdout.contains("statefulset.apps/web\n"), "category all: \(all.stdout)")
 
             // A template change under partition 2 replaces web-2 only.
             let patch = #"{"spec":{"template":{"metadata":{"annotations":{"step":"two"}}}}}"#
