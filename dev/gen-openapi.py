@@ -18,6 +18,7 @@ SERVED = [
     ("", "v1", "Secret"), ("", "v1", "Event"), ("", "v1", "ServiceAccount"), ("", "v1", "Node"),
     ("", "v1", "PersistentVolumeClaim"), ("", "v1", "PersistentVolume"), ("", "v1", "Endpoints"),
     ("apps", "v1", "Deployment"), ("apps", "v1", "ReplicaSet"), ("apps", "v1", "StatefulSet"),
+    ("apps", "v1", "ControllerRevision"),
     ("batch", "v1", "Job"), ("batch", "v1", "CronJob"),
     ("autoscaling", "v2", "HorizontalPodAutoscaler"), ("autoscaling", "v1", "Scale"),
     ("networking.k8s.io", "v1", "Ingress"), ("networking.k8s.io", "v1", "NetworkPolicy"),

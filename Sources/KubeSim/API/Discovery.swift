@@ -1,5 +1,10 @@
 /// The discovery documents kubectl reads to map kinds to resources (the legacy, unaggregated form).
 enum Discovery {
+    /// The kinds `kubectl get all` lists, as kube-apiserver puts them in the `all` category.
+    static let allCategory: [ResourceType] = [
+        .pods, .services, .deployments, .replicaSets, .statefulSets, .jobs, .cronJobs, .horizontalPodAutoscalers,
+    ]
+
     static func version(_ profile: APIServerProfile = .current) -> JSON {
         [
             "major": "1", "minor": .string(profile.minor), "gitVersion": .string(profile.gitVersion),
@@ -55,7 +60,7 @@ enum Discovery {
                 "verbs": .array(resource.verbs.map { .string($0) }),
             ]
             if !resource.shortNames.isEmpty { entry["shortNames"] = .array(resource.shortNames.map { .string($0) }) }
-            if [.pods, .services, .deployments, .replicaSets].contains(resource) { entry["categories"] = ["all"] }
+            if Self.allCategory.contains(resource) { entry["categories"] = ["all"] }
             entries.append(entry)
             for subresource in resource.subresources {
                 let verbs: [JSON] =

@@ -21,30 +21,43 @@ enum OpenAPI {
         guard !resources.isEmpty else { return nil }
         var paths: [String: JSON] = [:]
         for resource in resources {
-            let base =
-                resource.namespaced ? "/\(path)/namespaces/{namespace}/\(resource.name)" : "/\(path)/\(resource.name)"
             let schema = OpenAPISchemas.schemaName(resource).map { "#/components/schemas/\($0)" }
-            var collection: [String: JSON] = [:]
-            var item: [String: JSON] = [:]
-            for verb in resource.verbs {
-                switch verb {
-                case "list": collection["get"] = operation("list", resource, schema: nil)
-                case "create": collection["post"] = operation("post", resource, schema: schema, write: true)
-                case "deletecollection": collection["delete"] = operation("deletecollection", resource, schema: nil)
-                case "get": item["get"] = operation("get", resource, schema: schema)
-                case "update": item["put"] = operation("put", resource, schema: schema, write: true)
-                case "patch": item["patch"] = operation("patch", resource, schema: schema, write: true)
-                case "delete": item["delete"] = operation("delete", resource, schema: nil)
-                default: break
-                }
+            for route in routes(resource) {
+                var item = paths[route.path] ?? [:]
+                item[route.method] = operation(route.action, resource, schema: schema, write: route.write)
+                paths[route.path] = item
             }
-            if !collection.isEmpty { paths[base] = .object(collection) }
-            if !item.isEmpty { paths[base + "/{name}"] = .object(item) }
         }
         return [
             "openapi": "3.0.0", "info": ["title": "Kubernetes", "version": .string(KubeSimInfo.version)],
             "paths": .object(paths), "components": ["schemas": .object(OpenAPISchemas.all)],
         ]
+    }
+
+    struct Route {
+        var path: String
+        var method: String
+        var action: String
+        var write = false
+    }
+
+    /// The operations of a kind, from its verbs: what both OpenAPI versions list.
+    static func routes(_ resource: ResourceType) -> [Route] {
+        let path = groupVersionPath(resource)
+        let base =
+            resource.namespaced ? "/\(path)/namespaces/{namespace}/\(resource.name)" : "/\(path)/\(resource.name)"
+        return resource.verbs.compactMap { verb in
+            switch verb {
+            case "list": Route(path: base, method: "get", action: "list")
+            case "create": Route(path: base, method: "post", action: "post", write: true)
+            case "deletecollection": Route(path: base, method: "delete", action: "deletecollection")
+            case "get": Route(path: base + "/{name}", method: "get", action: "get")
+            case "update": Route(path: base + "/{name}", method: "put", action: "put", write: true)
+            case "patch": Route(path: base + "/{name}", method: "patch", action: "patch", write: true)
+            case "delete": Route(path: base + "/{name}", method: "delete", action: "delete")
+            default: nil
+            }
+        }
     }
 
     private static func operation(_ action: String, _ resource: ResourceType, schema: String?, write: Bool = false)

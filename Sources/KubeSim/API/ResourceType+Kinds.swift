@@ -19,6 +19,9 @@ extension ResourceType {
     public static let statefulSets = ResourceType(
         group: "apps", version: "v1", name: "statefulsets", singularName: "statefulset", kind: "StatefulSet",
         namespaced: true, shortNames: ["sts"], verbs: crud, subresources: ["status", "scale"])
+    public static let controllerRevisions = ResourceType(
+        group: "apps", version: "v1", name: "controllerrevisions", singularName: "controllerrevision",
+        kind: "ControllerRevision", namespaced: true, shortNames: [], verbs: crud, subresources: [])
     public static let jobs = ResourceType(
         group: "batch", version: "v1", name: "jobs", singularName: "job", kind: "Job", namespaced: true,
         shortNames: [], verbs: crud, subresources: ["status"])
@@ -44,7 +47,8 @@ extension ResourceType {
 
     /// The kinds of this file, in discovery order.
     static let workloadKinds: [ResourceType] = [
-        .serviceAccounts, .nodes, .persistentVolumeClaims, .persistentVolumes, .endpoints, .statefulSets, .jobs,
-        .cronJobs, .horizontalPodAutoscalers, .ingresses, .networkPolicies, .podDisruptionBudgets, .endpointSlices,
+        .serviceAccounts, .nodes, .persistentVolumeClaims, .persistentVolumes, .endpoints, .statefulSets,
+        .controllerRevisions, .jobs, .cronJobs, .horizontalPodAutoscalers, .ingresses, .networkPolicies,
+        .podDisruptionBudgets, .endpointSlices,
     ]
 }

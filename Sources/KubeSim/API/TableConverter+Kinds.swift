@@ -22,8 +22,13 @@ extension TableConverter {
                 age,
             ]
         case .statefulSets: return [name, text("Ready"), age]
+        case .controllerRevisions: return [name, text("Controller"), Column(name: "Revision", type: "integer"), age]
         case .jobs: return [name, text("Status"), text("Completions"), text("Duration"), age]
-        case .cronJobs: return [name, text("Schedule"), text("Suspend"), text("Active"), text("Last Schedule"), age]
+        case .cronJobs:
+            return [
+                name, text("Schedule"), text("Timezone"), Column(name: "Suspend", type: "boolean"),
+                Column(name: "Active", type: "integer"), text("Last Schedule"), age,
+            ]
         case .horizontalPodAutoscalers:
             return [name, text("Reference"), text("Targets"), text("MinPods"), text("MaxPods"), text("Replicas"), age]
         case .ingresses: return [name, text("Class"), text("Hosts"), text("Address"), text("Ports"), age]
@@ -90,11 +95,21 @@ extension TableConverter {
                 .string("\(succeeded)/\(object[path: ["spec", "completions"]]?.intValue ?? 1)"), .string(""), age,
             ]
         case .cronJobs:
+            let last = object[path: ["status", "lastScheduleTime"]]?.stringValue.flatMap(Timestamps.parse)
             return [
-                name, value(["spec", "schedule"], ""), value(["spec", "suspend"], "False"),
-                .string(String(object[path: ["status", "active"]]?.arrayValue?.count ?? 0)),
-                value(["status", "lastScheduleTime"], "<none>"), age,
+                name, value(["spec", "schedule"], ""), value(["spec", "timeZone"]),
+                .string(object[path: ["spec", "suspend"]]?.boolValue == true ? "True" : "False"),
+                .int(Int64(object[path: ["status", "active"]]?.arrayValue?.count ?? 0)),
+                .string(last.map { Timestamps.humanDuration(Int(Date().timeIntervalSince($0))) } ?? "<none>"), age,
             ]
+        case .controllerRevisions:
+            let owner = object[path: ["metadata", "ownerReferences"]]?.arrayValue?.first { $0["controller"] == true }
+            let group = (owner?["apiVersion"]?.stringValue ?? "").split(separator: "/").dropLast().first ?? ""
+            let controller = owner.map {
+                "\(($0["kind"]?.stringValue ?? "").lowercased())\(group.isEmpty ? "" : ".\(group)")/"
+                    + ($0["name"]?.stringValue ?? "")
+            }
+            return [name, .string(controller ?? "<none>"), .int(Int64(object["revision"]?.intValue ?? 0)), age]
         case .horizontalPodAutoscalers:
             let target =
                 "\(object[path: ["spec", "scaleTargetRef", "kind"]]?.stringValue ?? "")/"

@@ -83,6 +83,8 @@ struct ControllerLoop {
     let api: APIService
     /// Where the local-path provisioner keeps the volumes of claims.
     var volumes: URL?
+    /// The time CronJobs are scheduled by.
+    var clock: any ControllerClock = SystemClock()
 
     func run() async {
         let deployments = DeploymentController(api: api)
@@ -92,6 +94,7 @@ struct ControllerLoop {
         let cluster = ClusterObjectsController(api: api, volumes: volumes)
         let statefulSets = StatefulSetController(api: api)
         let jobs = JobController(api: api)
+        let cronJobs = CronJobScheduler(api: api, clock: clock)
         await cluster.reconcile()
         for await _ in await api.store.changes() {
             if Task.isCancelled { return }
@@ -102,6 +105,8 @@ struct ControllerLoop {
             await replicaSets.reconcile()
             await statefulSets.reconcile()
             await jobs.reconcile()
+            await cronJobs.reconcile()
         }
+        await cronJobs.stop()
     }
 }

@@ -2,7 +2,10 @@ import Foundation
 
 /// Pods `NAME-0 … NAME-(n-1)` with stable names, created in order (the next once the previous is
 /// Ready, unless `podManagementPolicy: Parallel`), each with the claims of `volumeClaimTemplates`
-/// (`TEMPLATE-NAME-ORDINAL`), which outlive the pods as on a cluster.
+/// (`TEMPLATE-NAME-ORDINAL`), which outlive the pods as on a cluster. A changed template rolls as
+/// `updateStrategy` says: `RollingUpdate` from the highest ordinal down to `partition` (pods below it
+/// stay at, and are recreated from, the current revision); `OnDelete` replaces no pod, and a pod
+/// deleted by hand comes back at the update revision.
 struct StatefulSetController {
     let api: APIService
 
@@ -12,8 +15,18 @@ struct StatefulSetController {
         let pods = await api.store.list(.pods, namespace: nil).items
         for set in sets where !set.isTerminating {
             let owned = pods.filter { $0.namespace == set.namespace && $0.controllerUID == set.uid }
+            let (revisions, update) = await StatefulSetRevisions(api: api).sync(set, pods: owned)
+            let current =
+                Self.currentRevision(set).flatMap { name in
+                    StatefulSetRevisions.template(name, in: revisions).map {
+                        StatefulSetRevisions.Revision(name: name, template: $0)
+                    }
+                } ?? update
             let desired = set[path: ["spec", "replicas"]]?.intValue ?? 1
             let parallel = set[path: ["spec", "podManagementPolicy"]]?.stringValue == "Parallel"
+            let rolling = set[path: ["spec", "updateStrategy", "type"]]?.stringValue != "OnDelete"
+            let partition =
+                rolling ? set[path: ["spec", "updateStrategy", "rollingUpdate", "partition"]]?.intValue ?? 0 : 0
             for ordinal in 0..<desired {
                 let name = "\(set.name)-\(ordinal)"
                 if let pod = owned.first(where: { $0.name == name }) {
@@ -21,15 +34,17 @@ struct StatefulSetController {
                     continue
                 }
                 await createClaims(for: set, ordinal: ordinal)
-                await createPod(for: set, ordinal: ordinal)
+                await createPod(for: set, ordinal: ordinal, revision: rolling && ordinal < partition ? current : update)
                 if !parallel { break }
             }
-            // A changed template rolls from the highest ordinal down, one pod at a time, once all are ready.
-            let revision = Self.revision(set)
-            let current = owned.filter { (Self.ordinal(of: $0, in: set) ?? desired) < desired }
-            if current.count == desired, current.allSatisfy(PodState.isReady),
-                let outdated = current.filter({ Self.podRevision($0) != revision && !$0.isTerminating })
-                    .max(by: { (Self.ordinal(of: $0, in: set) ?? 0) < (Self.ordinal(of: $1, in: set) ?? 0) })
+            // A changed template rolls from the highest ordinal down to the partition, one pod at a time,
+            // once all are ready.
+            let active = owned.filter { (Self.ordinal(of: $0, in: set) ?? desired) < desired }
+            if rolling, active.count == desired, active.allSatisfy(PodState.isReady),
+                let outdated = active.filter({
+                    Self.podRevision($0) != update.name && !$0.isTerminating
+                        && (Self.ordinal(of: $0, in: set) ?? 0) >= partition
+                }).max(by: { (Self.ordinal(of: $0, in: set) ?? 0) < (Self.ordinal(of: $1, in: set) ?? 0) })
             {
                 _ = try? await api.delete(
                     .pods, namespace: outdated.namespace, name: outdated.name, options: DeleteOptions())
@@ -38,12 +53,13 @@ struct StatefulSetController {
             for pod in owned where (Self.ordinal(of: pod, in: set) ?? 0) >= desired && !pod.isTerminating {
                 _ = try? await api.delete(.pods, namespace: pod.namespace, name: pod.name, options: DeleteOptions())
             }
-            await updateStatus(set, owned: owned.filter { (Self.ordinal(of: $0, in: set) ?? desired) < desired })
+            await updateStatus(set, owned: active, current: current.name, update: update.name, rolling: rolling)
         }
     }
 
-    static func revision(_ set: JSON) -> String {
-        "\(set.name)-\(Names.templateHash(set[path: ["spec", "template"]] ?? [:]))"
+    /// The revision the status names current, nil before the first pass.
+    static func currentRevision(_ set: JSON) -> String? {
+        set[path: ["status", "currentRevision"]]?.stringValue
     }
 
     static func podRevision(_ pod: JSON) -> String? {
@@ -70,9 +86,9 @@ struct StatefulSetController {
         }
     }
 
-    private func createPod(for set: JSON, ordinal: Int) async {
+    private func createPod(for set: JSON, ordinal: Int, revision: StatefulSetRevisions.Revision) async {
         var pod: JSON = ["apiVersion": "v1", "kind": "Pod"]
-        let template = set[path: ["spec", "template"]] ?? [:]
+        let template = revision.template
         pod["metadata"] = template["metadata"] ?? [:]
         var spec = template["spec"] ?? [:]
         let name = "\(set.name)-\(ordinal)"
@@ -80,7 +96,7 @@ struct StatefulSetController {
         pod[path: ["metadata", "namespace"]] = .string(set.namespace)
         pod[path: ["metadata", "labels", "statefulset.kubernetes.io/pod-name"]] = .string(name)
         pod[path: ["metadata", "labels", "apps.kubernetes.io/pod-index"]] = .string(String(ordinal))
-        pod[path: ["metadata", "labels", "controller-revision-hash"]] = .string(Self.revision(set))
+        pod[path: ["metadata", "labels", "controller-revision-hash"]] = .string(revision.name)
         pod[path: ["metadata", "ownerReferences"]] = [ReplicaSetController.ownerReference(set, kind: "StatefulSet")]
         spec["hostname"] = .string(name)
         if let service = set[path: ["spec", "serviceName"]] { spec["subdomain"] = service }
@@ -98,18 +114,22 @@ struct StatefulSetController {
         _ = try? await api.create(.pods, namespace: set.namespace, body: pod)
     }
 
-    private func updateStatus(_ set: JSON, owned: [JSON]) async {
-        let revision = Self.revision(set)
-        let updated = owned.filter { Self.podRevision($0) == revision }.count
-        let current = owned.first.flatMap(Self.podRevision) ?? revision
+    /// As the StatefulSet controller counts: pods at the current and at the update revision; the
+    /// update becomes current once a rolling update has every pod updated and ready (never with
+    /// OnDelete, as on a cluster).
+    private func updateStatus(_ set: JSON, owned: [JSON], current: String, update: String, rolling: Bool) async {
+        let updated = owned.filter { Self.podRevision($0) == update }.count
         let ready = owned.filter(PodState.isReady).count
+        let desired = set[path: ["spec", "replicas"]]?.intValue ?? 1
+        let complete = rolling && updated == owned.count && ready == owned.count && owned.count == desired
+        let currentName = complete ? update : current
+        let atCurrent = owned.filter { Self.podRevision($0) == currentName }.count
         var status: JSON = [
-            "replicas": .int(Int64(owned.count)), "currentReplicas": .int(Int64(owned.count)),
+            "replicas": .int(Int64(owned.count)), "currentReplicas": .int(Int64(atCurrent)),
             "updatedReplicas": .int(Int64(updated)),
             "observedGeneration": set[path: ["metadata", "generation"]] ?? 1,
             "availableReplicas": .int(Int64(ready)),
-            "currentRevision": .string(updated == owned.count ? revision : current),
-            "updateRevision": .string(revision), "collisionCount": 0,
+            "currentRevision": .string(currentName), "updateRevision": .string(update), "collisionCount": 0,
         ]
         if ready > 0 { status["readyReplicas"] = .int(Int64(ready)) }
         await api.store.modify(ObjectKey(resource: .statefulSets, namespace: set.namespace, name: set.name)) {

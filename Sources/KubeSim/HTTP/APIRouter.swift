@@ -78,9 +78,21 @@ final class APIRouter: APIResponder {
                 if path.isEmpty { return .json(OpenAPI.index()) }
                 if let document = OpenAPI.document(path) { return .json(document) }
             }
+            if request.path == "/openapi/v2" { return openAPIv2(request) }
             throw notFound
         case .resource, .health, .unknown: throw notFound
         }
+    }
+
+    /// Gnostic protobuf when the client asks for it (client-go's `OpenAPISchema()` does, naming it with
+    /// an `@` that Go's MIME parser refuses, so the answer names the type with a dot as kube-openapi's
+    /// handler does), else JSON.
+    private func openAPIv2(_ request: HTTPRequest) -> HTTPResponse {
+        let accept = request.headers.first(name: "accept") ?? ""
+        guard accept.contains("com.github.proto-openapi.spec.v2") else { return .json(OpenAPIv2.document) }
+        return HTTPResponse(
+            status: .ok, contentType: "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+            body: .full(OpenAPIv2.protobuf))
     }
 
     /// Aggregated discovery is declined when the client accepts the legacy documents too (kubectl does),

@@ -15,11 +15,17 @@ public final class KubeSimServer: Sendable {
         public var bookmarkInterval: Duration
         /// The release whose streaming protocols and `/version` the API server has.
         public var profile: APIServerProfile
+        /// The time CronJobs fire by (a `ManualClock` lets a test bring the next minute at once).
+        public var clock: any ControllerClock
 
-        public init(port: Int = 0, bookmarkInterval: Duration = .seconds(30), profile: APIServerProfile = .current) {
+        public init(
+            port: Int = 0, bookmarkInterval: Duration = .seconds(30), profile: APIServerProfile = .current,
+            clock: any ControllerClock = SystemClock()
+        ) {
             self.port = port
             self.bookmarkInterval = bookmarkInterval
             self.profile = profile
+            self.clock = clock
         }
     }
 
@@ -102,7 +108,11 @@ public final class KubeSimServer: Sendable {
         try KubeconfigWriter.write(
             to: directory.appendingPathComponent("kubeconfig"), port: listener.port, certificates: certificates)
         let tasks = [
-            Task { await ControllerLoop(api: api, volumes: directory.appendingPathComponent("volumes")).run() },
+            Task {
+                await ControllerLoop(
+                    api: api, volumes: directory.appendingPathComponent("volumes"), clock: options.clock
+                ).run()
+            },
             Task { await kubelet.run() },
         ]
         return KubeSimServer(

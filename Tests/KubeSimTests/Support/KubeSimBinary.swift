@@ -67,3 +67,14 @@ func httpGet(port: Int, path: String) async throws -> String {
     guard status == 0 else { throw TestFailure("curl to \(port)\(path) failed (\(status)): \(process.stderr)") }
     return process.stdout
 }
+
+/// Runs `body` against a `kubesim` executable started in a temporary directory, stopped afterwards.
+func withKubeSimExecutable(_ name: String, _ body: (Kubectl, URL) async throws -> Void) async throws {
+    let directory = temporaryDirectory(name)
+    let (process, kubeconfig) = try await KubeSimBinary.start(directory: directory.appendingPathComponent("sim"))
+    defer {
+        process.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+    try await body(Kubectl(kubeconfig: kubeconfig), directory)
+}
