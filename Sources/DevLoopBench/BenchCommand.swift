@@ -16,7 +16,8 @@ struct DevLoopBench: AsyncParsableCommand {
 struct BenchOptions: ParsableArguments {
     @Flag(help: "Print a JSON list of {name, unit, median, p99, min, max, n, baseline?, ratio?}; progress on stderr.")
     var json = false
-    @Flag(help: "Fewer samples and smaller trees: the smoke run of the test command (under 2 minutes).")
+    @Flag(
+        help: "Fewer samples and smaller trees, no web app build: the smoke run of the test command (under 2 minutes).")
     var quick = false
     @Option(help: "Also write the SVG chart of the run to this file.") var svg: String?
 
@@ -35,10 +36,11 @@ struct AllBench: AsyncParsableCommand {
 
     func run() async throws {
         try await options.run { report in
-            try await Scenarios.sync(report, quick: options.quick)
-            try await ForwardBenchmarks(quick: options.quick, report: report).run()
-            try await LoopBenchmarks(quick: options.quick, report: report).run()
-            try await Scenarios.watch(report, quick: options.quick)
+            let quick = options.quick
+            try await report.timed("sync") { try await Scenarios.sync(report, quick: quick) }
+            try await report.timed("forward") { try await ForwardBenchmarks(quick: quick, report: report).run() }
+            try await report.timed("loop") { try await Scenarios.loop(report, quick: quick, webAppEdits: 3) }
+            try await report.timed("watch") { try await Scenarios.watch(report, quick: quick) }
         }
     }
 }
@@ -56,11 +58,13 @@ struct ForwardBench: AsyncParsableCommand {
 
 struct LoopBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "loop", abstract: "save -> new response through `devloop up --sim`, beside kubectl cp/exec.")
+        commandName: "loop",
+        abstract: "save -> new response through `devloop up --sim`, beside kubectl cp/exec; the web app's Swift edit.")
     @OptionGroup var options: BenchOptions
+    @Option(help: "Swift edits of the shipped web app (default 3; none with --quick).") var webAppEdits = 3
 
     func run() async throws {
-        try await options.run { try await LoopBenchmarks(quick: options.quick, report: $0).run() }
+        try await options.run { try await Scenarios.loop($0, quick: options.quick, webAppEdits: webAppEdits) }
     }
 }
 
@@ -76,10 +80,13 @@ struct WatchBench: AsyncParsableCommand {
 
 struct SyncBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sync", abstract: "Sync engine over HostPath: edit latency, initial sync, re-sync.")
+        commandName: "sync",
+        abstract: "Sync over HostPath and exec+tar beside kubectl cp: edits, a 1,000-file burst, initial sync, re-sync."
+    )
     @OptionGroup var options: BenchOptions
-    @Option(help: "Edits for the latency figure (default 1000, --quick 200).") var edits: Int?
-    @Option(help: "Files in the initial-sync tree, 10 KiB each (default 10000, --quick 1000).") var syncFiles: Int?
+    @Option(help: "Edits for each latency figure (default 1000; --quick 200 over HostPath, 10 over exec+tar).")
+    var edits: Int?
+    @Option(help: "Files in the initial-sync tree, 10 KiB each (default 10000, --quick 200).") var syncFiles: Int?
 
     func run() async throws {
         try await options.run {
@@ -120,8 +127,30 @@ enum Scenarios {
         defer { try? FileManager.default.removeItem(atPath: work) }
         report.add(
             try await SyncBenchmarks.editLatency(work: work + "/latency", edits: edits ?? (quick ? 200 : 1_000)))
-        report.add(
-            try await SyncBenchmarks.initialSync(work: work + "/initial", files: files ?? (quick ? 1_000 : 10_000)))
+        try await BenchCluster.run { cluster in
+            let pod = try await SyncPod.start(in: cluster)
+            report.add(
+                try await PodSyncBenchmarks.editLatency(pod: pod, work: work, edits: edits ?? (quick ? 10 : 1_000)))
+            report.add(try await PodSyncBenchmarks.execRoundTrip(pod: pod, count: quick ? 10 : 200))
+            report.add(
+                try await PodSyncBenchmarks.burst(
+                    pod: pod, work: work, files: quick ? 200 : 1_000, samples: quick ? 1 : 5))
+            report.add(
+                try await PodSyncBenchmarks.initialSync(
+                    pod: pod, work: work, files: files ?? (quick ? 200 : 10_000), samples: quick ? 1 : 2))
+        }
+    }
+
+    /// The fixture's loop, then (not with --quick) the shipped web app's Swift edit.
+    static func loop(_ report: Report, quick: Bool, webAppEdits: Int) async throws {
+        try await LoopBenchmarks(quick: quick, report: report).run()
+        if quick {
+            report.note(
+                "loop: the shipped web app's Swift edit skipped with --quick: it builds the app in a pod (10-20 s an edit, "
+                    + "5-20 min on a cold build cache); `devloop-bench loop` or `all` runs it")
+        } else if webAppEdits > 0 {
+            try await WebAppLoopBenchmark(samples: webAppEdits, report: report).run()
+        }
     }
 
     static func watch(_ report: Report, quick: Bool) async throws {

@@ -8,17 +8,21 @@ enum Chart {
         (200, "Tilt: 200 ms debounce"), (600, "DevSpace: 600 ms upload tick"), (1_000, "Skaffold: 1 s poll"),
     ]
 
+    static let axisCut = 3_000.0
+
     static func svg(_ figures: [Figure]) -> String {
         let scenarios = figures.filter { $0.name.hasPrefix(prefix) && $0.unit == "ms" }
-        let width = 920.0
-        let left = 230.0
+        let width = 960.0
+        let left = 270.0
         let right = 150.0
         let top = 60.0
         let barHeight = 18.0
         let groupHeight = 64.0
         let plotHeight = max(1, Double(scenarios.count)) * groupHeight
         let height = top + plotHeight + 70
-        let largest = scenarios.flatMap { [$0.p99, $0.baseline?.p99 ?? 0] }.max() ?? 0
+        // A rebuild's seconds would flatten every other bar: the axis ends past the largest value under
+        // `axisCut`, and a longer bar is drawn cut, with its value written out.
+        let largest = scenarios.flatMap { [$0.p99, $0.baseline?.p99 ?? 0] }.filter { $0 <= axisCut }.max() ?? 0
         let scaleMax = niceCeiling(max(1_100, largest * 1.05))
         func x(_ ms: Double) -> Double { left + (width - left - right) * min(ms, scaleMax) / scaleMax }
         var out = """
@@ -45,19 +49,30 @@ enum Chart {
         for (index, figure) in scenarios.enumerated() {
             let y = top + Double(index) * groupHeight + 8
             out += text(left - 8, y + barHeight + 4, String(figure.name.dropFirst(prefix.count)), anchor: "end")
-            out += bar(y, Stats(figure), fill: "#2b7bba", x: x)
+            out += bar(y, Stats(figure), fill: "#2b7bba", x: x, cutAt: scaleMax)
             if let baseline = figure.baseline {
-                out += bar(y + barHeight + 4, baseline, fill: "#b0b0b0", x: x)
+                out += bar(y + barHeight + 4, baseline, fill: "#b0b0b0", x: x, cutAt: scaleMax)
             }
         }
         if scenarios.isEmpty { out += text(left, top + 30, "no save -> serving figures in this run") }
         return out + "</svg>\n"
     }
 
-    private static func bar(_ y: Double, _ stats: Stats, fill: String, x: (Double) -> Double) -> String {
+    private static func bar(_ y: Double, _ stats: Stats, fill: String, x: (Double) -> Double, cutAt scaleMax: Double)
+        -> String
+    {
         let origin = x(0)
         var out =
             "<rect x=\"\(f(origin))\" y=\"\(f(y))\" width=\"\(f(max(1, x(stats.median) - origin)))\" height=\"18\" fill=\"\(fill)\"/>\n"
+        guard stats.median <= scaleMax else {
+            // The axis is cut: a white break across the bar's end, then the value in seconds.
+            let end = x(scaleMax)
+            out +=
+                "<path d=\"M\(f(end - 16)) \(f(y + 20)) l8 -22 M\(f(end - 9)) \(f(y + 20)) l8 -22\" stroke=\"white\" stroke-width=\"3\"/>\n"
+            out += text(
+                end + 5, y + 13, String(format: "%.1f s (p99 %.1f s)", stats.median / 1e3, stats.p99 / 1e3))
+            return out
+        }
         out += line(x(stats.median), y + 9, x(stats.p99), y + 9, stroke: "#333")
         out += line(x(stats.p99), y + 4, x(stats.p99), y + 14, stroke: "#333")
         out += text(

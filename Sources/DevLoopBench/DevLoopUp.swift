@@ -15,6 +15,10 @@ final class DevLoopUp: @unchecked Sendable {
     private let exited = DispatchSemaphore(value: 0)
 
     init(config: String, directory: String) throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            throw BenchError(
+                "no devloop beside this bench at \(Self.binary): build both products alike (-c release or debug)")
+        }
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["up", "--config", config, "--sim"]
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
@@ -116,18 +120,26 @@ enum BenchPaths {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
     }
 
-    /// The repository's dev/supervisor.sh: above the built binary (.build/debug/) or the working folder.
-    static func supervisor() throws -> URL {
+    /// The repository this bench was built from (its Package.swift and dev/supervisor.sh): above the
+    /// built binary (.build/debug/ or .build/release/), else above the working folder.
+    static func repository() throws -> URL {
         for start in [executableFolder, URL(fileURLWithPath: FileManager.default.currentDirectoryPath)] {
             var folder = start
             for _ in 0..<6 {
-                let candidate = folder.appendingPathComponent("dev/supervisor.sh")
-                if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+                let files = FileManager.default
+                if files.fileExists(atPath: folder.appendingPathComponent("dev/supervisor.sh").path),
+                    files.fileExists(atPath: folder.appendingPathComponent("Package.swift").path)
+                {
+                    return folder
+                }
                 folder = folder.deletingLastPathComponent()
             }
         }
-        throw BenchError("dev/supervisor.sh not found above \(executableFolder.path) or the working folder")
+        throw BenchError(
+            "no repository (dev/supervisor.sh, Package.swift) above \(executableFolder.path) or the working folder")
     }
+
+    static func supervisor() throws -> URL { try repository().appendingPathComponent("dev/supervisor.sh") }
 }
 
 /// A free TCP port on 127.0.0.1 (bound, read, released).

@@ -104,6 +104,13 @@ final class Report: @unchecked Sendable {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
+    /// Runs one scenario and notes how long it took (stderr), so that a slow smoke run shows where.
+    func timed(_ scenario: String, _ body: () async throws -> Void) async throws {
+        let start = ContinuousClock.now
+        try await body()
+        note("\(scenario): scenario done in " + String(format: "%.1f s", milliseconds(since: start) / 1_000))
+    }
+
     /// Unbuffered, so that a line shows as soon as its scenario ends even through a pipe.
     static func emit(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
 

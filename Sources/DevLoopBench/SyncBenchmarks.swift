@@ -7,63 +7,54 @@ enum SyncBenchmarks {
     static func editLatency(work: String, edits: Int) async throws -> [Figure] {
         let source = work + "/src"
         let destination = work + "/dst"
+        let edited = "d3/edit.txt"
         try BenchTree.make(root: source, directories: 20, filesPerDirectory: 50, bytes: 1_024)
         try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
-        let signal = ShipSignal(HostPathTransport(source: source, destination: destination), watching: "d3/edit.txt")
+        let signal = ShipSignal(HostPathTransport(source: source, destination: destination), watching: edited)
         let engine = SyncEngine(options: SyncOptions(source: source, destination: destination), transport: signal)
         try await engine.start()
         var samples: [Double] = []
-        for i in 0..<edits {
-            let content = "edit \(i) " + String(repeating: "x", count: 200) + "\n"
-            let generation = signal.generation
-            let fd = open(source + "/d3/edit.txt", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-            _ = content.withCString { write(fd, $0, strlen($0)) }
-            close(fd)
-            let closedAt = ContinuousClock.now
-            let doneAt = await signal.wait(beyond: generation)
-            let elapsed = closedAt.duration(to: doneAt)
-            samples.append(Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15)
+        do {
+            for i in 0..<edits {
+                let content = "edit \(i) " + String(repeating: "x", count: 200) + "\n"
+                samples.append(
+                    try await signal.timeEdit(source + "/" + edited, content) {
+                        FileManager.default.contents(atPath: destination + "/" + edited) == Data(content.utf8)
+                    })
+            }
+        } catch {
+            await engine.stop()
+            throw error
         }
         await engine.stop()
         return [Figure("sync: edit -> at destination (HostPath)", samples, unit: "ms")]
     }
 
-    /// 10,000 files of 10 KiB (100 MB) in 100 directories into an empty destination.
-    static func initialSync(work: String, files: Int) async throws -> [Figure] {
-        let source = work + "/src"
-        let destination = work + "/dst"
-        try BenchTree.make(root: source, directories: max(1, files / 100), filesPerDirectory: 100, bytes: 10_240)
-        try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
-        let engine = SyncEngine(
-            options: SyncOptions(source: source, destination: destination),
-            transport: HostPathTransport(source: source, destination: destination))
-        let start = ContinuousClock.now
-        let batch = try await engine.start()
-        let elapsed = start.duration(to: .now)
-        await engine.stop()
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let megabytes = Double(files * 10_240) / 1e6
-        // Same content, new mtimes: the reconcile hashes every file on both sides (the SHA-256 hot path).
+    /// The same content with new mtimes: the reconcile hashes every file on both sides (the SHA-256
+    /// hot path) and ships nothing. `source` holds `files` files of 10 KiB in folders of 100.
+    static func resync(source: String, destination: String, files: Int) async throws -> [Figure] {
         var times = [timespec](repeating: timespec(tv_sec: time(nil) - 100, tv_nsec: 0), count: 2)
         for d in 0..<max(1, files / 100) {
             for f in 0..<100 { _ = utimensat(AT_FDCWD, source + "/d\(d)/f\(f).txt", &times, 0) }
         }
-        let rehashEngine = SyncEngine(
+        let engine = SyncEngine(
             options: SyncOptions(source: source, destination: destination),
             transport: HostPathTransport(source: source, destination: destination))
-        let rehashStart = ContinuousClock.now
-        let rehash = try await rehashEngine.start()
-        let rehashElapsed = rehashStart.duration(to: .now)
-        await rehashEngine.stop()
-        let rehashSeconds =
-            Double(rehashElapsed.components.seconds) + Double(rehashElapsed.components.attoseconds) / 1e18
+        let start = ContinuousClock.now
+        let batch: SyncBatch
+        do {
+            batch = try await engine.start()
+        } catch {
+            await engine.stop()
+            throw error
+        }
+        let elapsed = milliseconds(since: start)
+        await engine.stop()
+        let megabytes = Double(files * 10_240) / 1e6
         return [
-            .single("sync: initial sync \(files) files / \(Int(megabytes)) MB", seconds * 1_000, unit: "ms"),
-            .single("sync: initial sync throughput", megabytes / seconds, unit: "MB/s"),
-            .single("sync: initial sync operations", Double(batch.operations.count), unit: "ops"),
-            .single("sync: re-sync after touch (hashes both sides)", rehashSeconds * 1_000, unit: "ms"),
-            .single("sync: re-sync hash throughput", 2 * megabytes / rehashSeconds, unit: "MB/s"),
-            .single("sync: re-sync operations", Double(rehash.operations.count), unit: "ops"),
+            .single("sync: re-sync after touch (hashes both sides)", elapsed, unit: "ms"),
+            .single("sync: re-sync hash throughput", 2 * megabytes / (elapsed / 1_000), unit: "MB/s"),
+            .single("sync: re-sync operations", Double(batch.operations.count), unit: "ops"),
         ]
     }
 
@@ -101,7 +92,7 @@ final class ShipSignal: SyncTransport, @unchecked Sendable {
     private let lock = NSLock()
     private var shipped = 0
     private var lastShip = ContinuousClock.now
-    private var waiter: (generation: Int, continuation: CheckedContinuation<ContinuousClock.Instant, Never>)?
+    private var waiter: (generation: Int, continuation: CheckedContinuation<(ContinuousClock.Instant, Int), Never>)?
     var name: String { inner.name }
 
     init(_ inner: any SyncTransport, watching path: String) {
@@ -112,12 +103,31 @@ final class ShipSignal: SyncTransport, @unchecked Sendable {
     /// How many batches with `path` have been applied so far.
     var generation: Int { lock.withLock { shipped } }
 
-    /// Returns when a batch with `path` beyond `generation` has been applied, and when that was.
-    func wait(beyond generation: Int) async -> ContinuousClock.Instant {
+    /// Writes `content` to `file` (the watched path) and returns the milliseconds from the write's
+    /// close to the first applied batch after which `delivered()` holds (a batch may carry an
+    /// earlier state of the file: the next one then counts). Bounded.
+    func timeEdit(_ file: String, _ content: String, delivered: () throws -> Bool) async throws -> Double {
+        var generation = self.generation
+        try PodSyncBenchmarks.write(file, content)
+        let closedAt = ContinuousClock.now
+        for _ in 0..<10 {
+            let seen = generation
+            let (doneAt, shipped) = try await bounded("a batch with \(path)", timeout: .seconds(60)) {
+                await self.wait(beyond: seen)
+            }
+            if try delivered() { return milliseconds(closedAt.duration(to: doneAt)) }
+            generation = shipped
+        }
+        throw BenchError("ten batches with \(path) were applied, none with the edit")
+    }
+
+    /// Returns when a batch with `path` beyond `generation` has been applied: when that was, and the
+    /// generation it made.
+    func wait(beyond generation: Int) async -> (ContinuousClock.Instant, Int) {
         await withCheckedContinuation { continuation in
             lock.withLock {
                 if shipped > generation {
-                    continuation.resume(returning: lastShip)
+                    continuation.resume(returning: (lastShip, shipped))
                 } else {
                     waiter = (generation, continuation)
                 }
@@ -133,7 +143,7 @@ final class ShipSignal: SyncTransport, @unchecked Sendable {
             shipped += 1
             lastShip = done
             if let waiter, shipped > waiter.generation {
-                waiter.continuation.resume(returning: done)
+                waiter.continuation.resume(returning: (done, shipped))
                 self.waiter = nil
             }
         }
@@ -153,8 +163,10 @@ enum BenchTree {
         return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    static func make(root: String, directories: Int, filesPerDirectory: Int, bytes: Int) throws {
-        let content = [UInt8]((0..<bytes).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+    /// Writes (or rewrites) `directories` folders of `filesPerDirectory` files of `bytes` bytes; a
+    /// different `seed` gives every file different content.
+    static func make(root: String, directories: Int, filesPerDirectory: Int, bytes: Int, seed: Int = 0) throws {
+        let content = [UInt8]((0..<bytes).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7 &+ seed) })
         for d in 0..<directories {
             let directory = root + "/d\(d)"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
