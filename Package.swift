@@ -95,11 +95,16 @@ var targets: [Target] = [
     ),
 
     // Tests that need a real peer (kubesim, a TLS server) start it themselves on 127.0.0.1.
+    // How the test targets await processes and their output: off the cooperative pool, with deadlines.
+    .target(name: "ProcessTestSupport", path: "Tests/ProcessTestSupport"),
     .testTarget(
-        name: "DevLoopTests", dependencies: nio + ["DevLoop", "KubeSim", "LockedValue"], exclude: ["Fixtures"]),
+        name: "DevLoopTests", dependencies: nio + ["DevLoop", "KubeSim", "LockedValue", "ProcessTestSupport"],
+        exclude: ["Fixtures"]),
     .testTarget(
         name: "KubeSimTests",
-        dependencies: nio + ["KubeSim", "SPDYCompression", .product(name: "NIOEmbedded", package: "swift-nio")]),
+        dependencies: nio + [
+            "KubeSim", "SPDYCompression", "ProcessTestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
+        ]),
 ]
 
 if withWebApp {

@@ -8,8 +8,8 @@ import Testing
     let pki: TestCertificates
     let folder: TemporaryDirectory
 
-    init() throws {
-        pki = try TestCertificates.make()
+    init() async throws {
+        pki = try await TestCertificates.make()
         folder = try TemporaryDirectory()
     }
 

@@ -8,7 +8,7 @@ import Testing
     func withServer(
         deny: Set<String> = [], _ body: (TestHTTPSServer, TestCertificates, TemporaryDirectory) async throws -> Void
     ) async throws {
-        let pki = try TestCertificates.make()
+        let pki = try await TestCertificates.make()
         let folder = try TemporaryDirectory()
         let server = try await TestHTTPSServer(certificates: pki, handler: FakeAPI.handler(deny: deny))
         do {

@@ -1,5 +1,6 @@
 import DevLoop
 import Foundation
+import ProcessTestSupport
 import Testing
 
 /// KUBECONFIG merging, judged by the real kubectl: each case runs `kubectl config view --minify --raw
@@ -102,7 +103,7 @@ import Testing
     ]
 
     @Test(arguments: cases)
-    func matchesKubectl(_ testCase: Case) throws {
+    func matchesKubectl(_ testCase: Case) async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         for (name, text) in testCase.files { _ = try folder.file(name, text) }
@@ -110,7 +111,7 @@ import Testing
             separator: ":")
         let environment = ["KUBECONFIG": list, "HOME": folder.url.path]
 
-        let judge = try kubectlView(environment: environment, context: testCase.context)
+        let judge = try await kubectlView(environment: environment, context: testCase.context)
         let merged = try KubeConfigLoader(environment: environment).load()
         let contextName = testCase.context ?? merged.currentContext
         #expect(contextName == judge["current-context"]?.string, "current-context")
@@ -133,7 +134,7 @@ import Testing
                 ?? (judgeUser?["tokenFile"] == nil))
     }
 
-    private func kubectlView(environment: [String: String], context: String?) throws -> JSONValue {
+    private func kubectlView(environment: [String: String], context: String?) async throws -> JSONValue {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/kubectl") else {
             Issue.record("kubectl is not installed at /usr/bin/kubectl: it is the judge of these cases")
             throw CocoaError(.fileNoSuchFile)
@@ -144,13 +145,8 @@ import Testing
             ["config", "view", "--minify", "--raw", "--flatten", "-o", "json"]
             + (context.map { ["--context", $0] } ?? [])
         process.environment = environment.merging(["PATH": "/usr/bin:/bin"]) { a, _ in a }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = Pipe()
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "kubectl config view failed")
-        return try JSONValue.decode(data)
+        let outcome = try await process.runToEnd()
+        #expect(outcome.status == 0, "kubectl config view failed")
+        return try JSONValue.decode(outcome.stdout)
     }
 }

@@ -36,7 +36,7 @@ import Testing
         tls: Bool, handler: @escaping @Sendable (TestRequest) -> TestResponse,
         _ body: (TestHTTPSServer, TestCertificates?, TemporaryDirectory) async throws -> Void
     ) async throws {
-        let pki = tls ? try TestCertificates.make() : nil
+        let pki = tls ? try await TestCertificates.make() : nil
         let folder = try TemporaryDirectory()
         let server = try await TestHTTPSServer(certificates: pki, handler: handler)
         do {

@@ -52,7 +52,7 @@ import Testing
     func withExecServer(
         supported: [String], target: UInt16 = 0, _ body: (KubeClient) async throws -> Void
     ) async throws {
-        let pki = try TestCertificates.make()
+        let pki = try await TestCertificates.make()
         let folder = try TemporaryDirectory()
         let server = try await Self.execServer(pki: pki, supported: supported, target: target)
         defer {

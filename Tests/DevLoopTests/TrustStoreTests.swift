@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 import Testing
 
 @testable import DevLoop
@@ -7,11 +8,11 @@ import Testing
 /// server whose certificate a system-trusted CA signed must be refused when the kubeconfig names another CA.
 @Suite struct TrustStoreTests {
     @Test func kubeconfigCAReplacesTheSystemTrustStore() async throws {
-        let pki = try TestCertificates.make()
+        let pki = try await TestCertificates.make()
         defer { pki.remove() }
-        let signedByOther = try Self.serverSignedByOtherCA(pki)
+        let signedByOther = try await Self.serverSignedByOtherCA(pki)
         defer { signedByOther.remove() }
-        let systemFolder = try Self.hashedFolder(trusting: pki.otherCACert)
+        let systemFolder = try await Self.hashedFolder(trusting: pki.otherCACert)
         defer { try? FileManager.default.removeItem(at: systemFolder) }
         let server = try await TestHTTPSServer(certificates: signedByOther, handler: FakeAPI.handler())
         do {
@@ -33,11 +34,11 @@ import Testing
     }
 
     /// A copy of the PKI whose server certificate "other-ca" signed.
-    static func serverSignedByOtherCA(_ pki: TestCertificates) throws -> TestCertificates {
+    static func serverSignedByOtherCA(_ pki: TestCertificates) async throws -> TestCertificates {
         let copy = TestCertificates(
             directory: FileManager.default.temporaryDirectory.appendingPathComponent("devloop-pki-\(UUID())"))
         try FileManager.default.copyItem(at: pki.directory, to: copy.directory)
-        try shell(
+        try await shell(
             """
             openssl req -new -key server.key -subj /CN=public-api -out other.csr 2>/dev/null
             openssl x509 -req -in other.csr -CA other-ca.crt -CAkey other-ca.key -CAcreateserial -days 2 \
@@ -47,21 +48,20 @@ import Testing
     }
 
     /// A CApath folder (OpenSSL's hash-named links) holding one CA.
-    static func hashedFolder(trusting ca: URL) throws -> URL {
+    static func hashedFolder(trusting ca: URL) async throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("devloop-capath-\(UUID())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try shell("cp '\(ca.path)' ca.pem && ln -s ca.pem \"$(openssl x509 -hash -noout -in ca.pem).0\"", in: folder)
+        try await shell(
+            "cp '\(ca.path)' ca.pem && ln -s ca.pem \"$(openssl x509 -hash -noout -in ca.pem).0\"", in: folder)
         return folder
     }
 
-    static func shell(_ script: String, in folder: URL) throws {
+    static func shell(_ script: String, in folder: URL) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-ec", script]
         process.currentDirectoryURL = folder
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        guard try await process.runToEnd().status == 0 else {
             Issue.record("openssl failed in \(folder.path)")
             throw CocoaError(.fileWriteUnknown)
         }

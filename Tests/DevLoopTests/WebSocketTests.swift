@@ -36,7 +36,7 @@ import Testing
     }
 
     @Test func framesRoundTripWithNIO() async throws {
-        let pki = try TestCertificates.make()
+        let pki = try await TestCertificates.make()
         let folder = try TemporaryDirectory()
         let script = Script()
         let server = try await TestHTTPSServer(

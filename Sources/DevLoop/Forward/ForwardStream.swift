@@ -8,6 +8,8 @@ protocol ForwardStream: AnyObject, Sendable {
     /// The local client sent FIN.
     func finish()
     func reset()
+    /// The local side made room after the delegate's `hasRoom` said no: the carrier reads again.
+    func wake()
 }
 
 extension SPDYStreamPair: ForwardStream {}
@@ -32,6 +34,10 @@ final class WebSocketForwardStream: ForwardStream, @unchecked Sendable {
 
     func reset() {
         connection.cancel()
+    }
+
+    func wake() {
+        connection.resumeReading()
     }
 
     /// Turns the WebSocket's messages (on its I/O thread) into the delegate's events.

@@ -86,6 +86,8 @@ final class ForwardedConnection: @unchecked Sendable {
         let ended = localEnded
         condition.broadcast()
         condition.unlock()
+        // The download may have made room before the stream was known to it: the carrier looks again.
+        newStream.wake()
         do {
             if !bytes.isEmpty { try newStream.send(bytes) }
             if ended { newStream.finish() }
@@ -266,7 +268,7 @@ final class ForwardedConnection: @unchecked Sendable {
             let wasFull = inbound.count + chunk.count >= Self.inboundLimit
             let current = stream
             condition.unlock()
-            if wasFull, let pair = current as? SPDYStreamPair { pair.wake() }
+            if wasFull { current?.wake() }
             guard writeAll(chunk) else {
                 abandon()
                 break

@@ -65,11 +65,16 @@ final class InboundQueue: @unchecked Sendable {
         }
     }
 
-    /// The next chunk, waiting for one; nil at the end.
-    func pop() -> Data? {
+    /// The next chunk, waiting for one; nil at the end. `madeRoom` runs (unlocked) when this pop
+    /// turned `hasRoom` true again, so the paused producer can be woken instead of polling.
+    func pop(madeRoom: () -> Void = {}) -> Data? {
         condition.lock()
-        defer { condition.unlock() }
         while chunks.isEmpty && !ended { condition.wait() }
-        return chunks.popFirst()
+        let wasFull = chunks.count >= limit
+        let chunk = chunks.popFirst()
+        let roomNow = wasFull && chunks.count < limit
+        condition.unlock()
+        if roomNow { madeRoom() }
+        return chunk
     }
 }

@@ -66,7 +66,7 @@ public final class PortForwarder: Sendable {
             uploaded.signal()
         }
         let down = Thread {
-            stream.pumpRemote()
+            stream.pumpRemote(waking: connection)
             uploaded.wait()
             connection.waitUntilFinished()
             Glibc.close(local)
@@ -153,9 +153,9 @@ final class PortForwardChannels: @unchecked Sendable {
 
     /// Writes what the pod sent into the local socket until the WebSocket ends. After a failed write
     /// (the client went away) the rest is dropped, so that reading goes on until the close.
-    func pumpRemote() {
+    func pumpRemote(waking connection: WebSocketConnection) {
         var open = true
-        while let chunk = inbound.pop() {
+        while let chunk = inbound.pop(madeRoom: connection.resumeReading) {
             guard open else { continue }
             open = writeAll(chunk)
             // The client went away: wake the local reader, which then closes the WebSocket.

@@ -4,12 +4,16 @@ import Foundation
 public struct ExecResult: Sendable, Equatable {
     public var exitCode: Int32
     public var stdout: Data
+    /// The end of stderr: a pod exec keeps its last `ExecRequest.stderrTail` bytes.
     public var stderr: Data
+    /// How many bytes of stderr came before `stderr` and were dropped.
+    public var stderrDropped: Int
 
-    public init(exitCode: Int32, stdout: Data, stderr: Data) {
+    public init(exitCode: Int32, stdout: Data, stderr: Data, stderrDropped: Int = 0) {
         self.exitCode = exitCode
         self.stdout = stdout
         self.stderr = stderr
+        self.stderrDropped = stderrDropped
     }
 }
 

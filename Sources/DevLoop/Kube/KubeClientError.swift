@@ -13,6 +13,8 @@ public enum KubeClientError: Error, Sendable, CustomStringConvertible {
     /// A 2xx answer whose body is not JSON: something other than the API server answered.
     case notKubernetesJSON(status: Int, request: String, excerpt: String)
     case execTimedOut(command: [String], after: Duration)
+    /// The command wrote more to stdout than devloop keeps (`ExecRequest.stdoutLimit`).
+    case execOutputTooLarge(command: [String], limit: Int)
 
     public var description: String {
         switch self {
@@ -29,6 +31,9 @@ public enum KubeClientError: Error, Sendable, CustomStringConvertible {
                 + (excerpt.isEmpty ? "" : ": \(excerpt)")
         case .execTimedOut(let command, let after):
             return "exec of \(command.first ?? "a command") did not finish within \(after); the stream was dropped"
+        case .execOutputTooLarge(let command, let limit):
+            return "exec of \(command.first ?? "a command") wrote more than \(limit >> 20) MiB to stdout, the most "
+                + "devloop keeps of an exec's output; the stream was dropped"
         }
     }
 

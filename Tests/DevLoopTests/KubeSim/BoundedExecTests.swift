@@ -59,6 +59,65 @@ import Testing
     }
 }
 
+/// Commands that write without end: devloop keeps a bounded amount of each stream, so an endless
+/// stdout ends the exec with an error naming the limit, and a flood of stderr keeps its tail and the
+/// command's exit status.
+@Suite struct BoundedExecOutputTests {
+    /// Resident memory of this process, from /proc/self/statm (pages).
+    static func residentBytes() throws -> Int {
+        let fields = try String(contentsOfFile: "/proc/self/statm", encoding: .utf8).split(separator: " ")
+        return (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    @Test(.timeLimit(.minutes(2))) func anEndlessStdoutEndsTheExecAtItsLimit() async throws {
+        try await KubeSimFixture.run { sim in
+            try await sim.apply(KubeSimFixture.podManifest(namespace: "exec", name: "shell", command: "sleep 3600"))
+            try await sim.waitForRunningPod("exec", "shell")
+            let before = try Self.residentBytes()
+            // Sampled during the exec: large buffers go back to the system once freed.
+            let peak = Task {
+                var peak = 0
+                while !Task.isCancelled {
+                    peak = max(peak, (try? Self.residentBytes()) ?? 0)
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+                return peak
+            }
+            let started = ContinuousClock.now
+            let error = await #expect(throws: KubeClientError.self) {
+                try await PodExec(client: sim.client).run(
+                    ExecRequest(namespace: "exec", pod: "shell", command: ["yes"], timeout: .seconds(60)))
+            }
+            let took = started.duration(to: .now)
+            peak.cancel()
+            let grown = await peak.value - before
+            print("endless stdout: ended after \(took), resident memory peaked \(grown >> 20) MB above its start")
+            let message = error.map { "\($0)" } ?? ""
+            #expect(message.contains("wrote more than 32 MiB to stdout"), "\(message)")
+            #expect(took < .seconds(30), "the exec of an endless writer took \(took)")
+            // Generous: the bound is on what is kept (32 MiB), the rest is kubesim's and the allocator's.
+            #expect(grown < 256 << 20, "resident memory peaked \(grown >> 20) MB during the exec")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2))) func aFloodOfStderrKeepsItsTailAndTheExitStatus() async throws {
+        try await KubeSimFixture.run { sim in
+            try await sim.apply(KubeSimFixture.podManifest(namespace: "exec", name: "shell", command: "sleep 3600"))
+            try await sim.waitForRunningPod("exec", "shell")
+            let flood = 20_000_000
+            let result = try await PodExec(client: sim.client).run(
+                ExecRequest(
+                    namespace: "exec", pod: "shell",
+                    command: ["sh", "-c", "yes flood | head -c \(flood) >&2; echo the-reason >&2; exit 7"],
+                    timeout: .seconds(60)))
+            #expect(result.exitCode == 7)
+            #expect(result.stderr.count == ExecRequest.defaultStderrTail)
+            #expect(result.stderrDropped == flood + "the-reason\n".utf8.count - ExecRequest.defaultStderrTail)
+            #expect(String(decoding: result.stderr, as: UTF8.self).hasSuffix("the-reason\n"))
+        }
+    }
+}
+
 /// `SyncEngine.stop()` cancels the batch in flight instead of waiting for it.
 @Suite struct BoundedStopTests {
     /// A transport whose apply never finishes unless cancelled (a frozen pod behind exec+tar).

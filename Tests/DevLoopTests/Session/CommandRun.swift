@@ -1,8 +1,9 @@
 import Foundation
 import Glibc
+import ProcessTestSupport
 
 /// A program run to its end with stdout and stderr kept apart (each into a file, so neither pipe can
-/// fill and stall it), waited for on a dispatch queue: blocking waits stay off the cooperative pool.
+/// fill and stall it), its end awaited through the termination handler: nothing blocks the cooperative pool.
 struct CommandRun: Sendable {
     /// nil when the program was still running after the timeout (it is killed then).
     var status: Int32?
@@ -46,19 +47,13 @@ struct CommandRun: Sendable {
         } else {
             process.standardInput = FileHandle.nullDevice
         }
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
+        let exited = process.exitStatus()
         try process.run()
-        let finished: Bool = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                if exited.wait(timeout: .now() + .seconds(timeout)) == .timedOut {
-                    kill(process.processIdentifier, SIGKILL)
-                    _ = exited.wait(timeout: .now() + 10)
-                    continuation.resume(returning: false)
-                } else {
-                    continuation.resume(returning: true)
-                }
-            }
+        var finished = true
+        if await exited.wait(timeout: .seconds(timeout)) == nil {
+            kill(process.processIdentifier, SIGKILL)
+            _ = await exited.wait(timeout: .seconds(10))
+            finished = false
         }
         return CommandRun(
             status: finished ? process.terminationStatus : nil,

@@ -37,7 +37,7 @@ import Testing
                 pod: String(replaced.split(separator: " ")[4].dropLast()), container: "app")
             try await following.waitForLine("the new pod's last line") { $0 == "\(second) | serving /app" }
 
-            let snapshot = try DevLoopProcess.run(
+            let snapshot = try await DevLoopProcess.run(
                 ["logs", "--config", project.config, "--no-follow"], directory: project.root, kubeconfig: kubeconfig,
                 environment: ["NO_COLOR": nil])
             #expect(snapshot.status == 0, "\(snapshot.output)")
@@ -46,8 +46,8 @@ import Testing
             #expect(!snapshot.output.contains("\u{1B}["), "colour off a terminal")
 
             following.signal(SIGINT)
-            #expect(following.exitStatus() == 0, "\(following.output)")
-            following.waitForEnd()
+            #expect(await following.exitStatus() == 0, "\(following.output)")
+            await following.waitForEnd()
             for pod in [first, second] {
                 for text in ["booted", "serving /app"] {
                     #expect(Self.count(following.output, "\(pod) | \(text)") == 1, "\(following.output)")
@@ -57,23 +57,23 @@ import Testing
             #expect(lines.allSatisfy { $0.hasPrefix("\(first) | ") || $0.hasPrefix("\(second) | ") }, "\(lines)")
             #expect(!following.output.contains("\u{1B}["), "colour off a terminal")
 
-            let terminal = try Self.inTerminal(
+            let terminal = try await Self.inTerminal(
                 ["logs", "--config", project.config, "--no-follow"], project, kubeconfig)
             #expect(terminal.status == 0, "\(terminal.output)")
             #expect(terminal.output.contains("\u{1B}["), "no colour in a terminal: \(terminal.output)")
             #expect(terminal.output.contains("\(second)\u{1B}[0m | booted"), "\(terminal.output)")
-            let plain = try Self.inTerminal(
+            let plain = try await Self.inTerminal(
                 ["logs", "--config", project.config, "--no-follow"], project, kubeconfig, noColour: "1")
             #expect(plain.status == 0, "\(plain.output)")
             #expect(plain.output.contains("\(second) | booted"), "\(plain.output)")
             #expect(!plain.output.contains("\u{1B}["), "colour despite NO_COLOR")
             // https://no-color.org: an empty NO_COLOR does not count.
-            let empty = try Self.inTerminal(
+            let empty = try await Self.inTerminal(
                 ["logs", "--config", project.config, "--no-follow"], project, kubeconfig, noColour: "")
             #expect(empty.output.contains("\(second)\u{1B}[0m | booted"), "no colour with NO_COLOR=\"\"")
 
             up.signal(SIGTERM)
-            #expect(up.exitStatus() == 0, "\(up.output)")
+            #expect(await up.exitStatus() == 0, "\(up.output)")
         } catch {
             await cluster.stop()
             throw error
@@ -94,16 +94,16 @@ import Testing
         let url = "http://127.0.0.1:\(project.port)/index.html"
         // A profile per load, as a hard reload: busybox httpd sends Last-Modified without Cache-Control,
         // so a second load in the same profile may be answered from Chromium's heuristic cache.
-        let before = try Self.chromium(url, profile: project.dir.sub("chromium-1"))
+        let before = try await Self.chromium(url, profile: project.dir.sub("chromium-1"))
         #expect(before.contains(#"<p id="greeting">hello v1</p>"#), "\(before.suffix(2000))")
         try project.write("app/index.html", Self.page("hello v2"))
         let status = try await up.waitForLine("the status line of the edit") { $0.contains("index.html: synced in") }
-        let after = try Self.chromium(url, profile: project.dir.sub("chromium-2"))
+        let after = try await Self.chromium(url, profile: project.dir.sub("chromium-2"))
         #expect(after.contains(#"<p id="greeting">hello v2</p>"#), "\(after.suffix(2000))")
         print("devloop's status line for the edit: \(status)")
 
         up.signal(SIGINT)
-        #expect(up.exitStatus() == 0, "\(up.output)")
+        #expect(await up.exitStatus() == 0, "\(up.output)")
         #expect(processes(mentioning: project.root).isEmpty, "left behind: \(processes(mentioning: project.root))")
     }
 
@@ -116,28 +116,28 @@ import Testing
         try await up.waitForLine("the forward") { $0.contains("forwarding http://127.0.0.1:\(project.port)") }
         let verify = ["sync", "--verify", "--config", project.config]
 
-        let clean = try DevLoopProcess.run(verify, directory: project.root)
+        let clean = try await DevLoopProcess.run(verify, directory: project.root)
         #expect(clean.status == 0, "\(clean.output)")
         #expect(clean.output.contains("no differences"), "\(clean.output)")
 
         try "tampered\n".write(toFile: project.hostPath + "/index.html", atomically: true, encoding: .utf8)
         try "stray\n".write(toFile: project.hostPath + "/stray.txt", atomically: true, encoding: .utf8)
-        let dirty = try DevLoopProcess.run(verify, directory: project.root)
+        let dirty = try await DevLoopProcess.run(verify, directory: project.root)
         #expect(dirty.status == 1, "\(dirty.output)")
         #expect(dirty.output.contains("index.html"), "\(dirty.output)")
         #expect(dirty.output.contains("stray.txt"), "\(dirty.output)")
         #expect(dirty.output.contains("2 differences"), "\(dirty.output)")
 
-        let repair = try DevLoopProcess.run(["sync", "--config", project.config], directory: project.root)
+        let repair = try await DevLoopProcess.run(["sync", "--config", project.config], directory: project.root)
         #expect(repair.status == 0, "\(repair.output)")
-        let again = try DevLoopProcess.run(verify, directory: project.root)
+        let again = try await DevLoopProcess.run(verify, directory: project.root)
         #expect(again.status == 0, "\(again.output)")
         #expect(try String(contentsOfFile: project.hostPath + "/index.html", encoding: .utf8) == "hello v1\n")
         #expect(!FileManager.default.fileExists(atPath: project.hostPath + "/stray.txt"))
         #expect(await httpGet(port: project.port, path: "/index.html")?.body == "hello v1\n")
 
         up.signal(SIGINT)
-        #expect(up.exitStatus() == 0, "\(up.output)")
+        #expect(await up.exitStatus() == 0, "\(up.output)")
         #expect(processes(mentioning: project.root).isEmpty, "left behind: \(processes(mentioning: project.root))")
     }
 
@@ -151,7 +151,8 @@ import Testing
         try project.write("app/index.html", "hello v2\n")
         try await up.waitForLine("the status line of the edit") { $0.contains("index.html: synced in") }
 
-        let status = try DevLoopProcess.run(["status", "--config", project.config, "--json"], directory: project.root)
+        let status = try await DevLoopProcess.run(
+            ["status", "--config", project.config, "--json"], directory: project.root)
         #expect(status.status == 0, "\(status.output)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any])
         for key in [
@@ -191,7 +192,7 @@ import Testing
         }
 
         up.signal(SIGINT)
-        #expect(up.exitStatus() == 0, "\(up.output)")
+        #expect(await up.exitStatus() == 0, "\(up.output)")
         #expect(processes(mentioning: project.root).isEmpty, "left behind: \(processes(mentioning: project.root))")
     }
 
@@ -218,21 +219,21 @@ import Testing
     /// devloop on a pseudo-terminal (util-linux `script`), so that it sees a terminal on stdout.
     static func inTerminal(
         _ arguments: [String], _ project: FixtureProject, _ kubeconfig: String, noColour: String? = nil
-    ) throws -> (status: Int32?, output: String) {
+    ) async throws -> (status: Int32?, output: String) {
         let command = ([DevLoopProcess.binary] + arguments).joined(separator: " ")
-        return try DevLoopProcess.run(
+        return try await DevLoopProcess.run(
             ["-qec", command, "/dev/null"], directory: project.root, kubeconfig: kubeconfig,
             environment: ["NO_COLOR": noColour], executable: "/usr/bin/script")
     }
 
     /// One headless Chromium run that dumps the DOM of `url`; nothing beyond loopback is reached.
-    static func chromium(_ url: String, profile: String) throws -> String {
+    static func chromium(_ url: String, profile: String) async throws -> String {
         let flags = [
             "--headless=new", "--no-sandbox", "--disable-gpu", "--no-proxy-server", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--disable-extensions", "--no-first-run",
             "--disable-dev-shm-usage", "--user-data-dir=\(profile)",
         ]
-        let browser = try DevLoopProcess.run(
+        let browser = try await DevLoopProcess.run(
             flags + ["--dump-dom", url], directory: profile, executable: "/usr/bin/chromium", timeout: .seconds(120))
         guard browser.status == 0 else {
             Issue.record("chromium exited with \(String(describing: browser.status)):\n\(browser.output.suffix(2000))")

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ProcessTestSupport
 import Testing
 
 /// The built `devloop` binary run as a user runs it, its output read line by line on a thread of its
@@ -16,9 +17,9 @@ final class DevLoopProcess: @unchecked Sendable {
     private var lines: [String] = []
     private var waiters: [(id: UUID, predicate: (String) -> Bool, continuation: CheckedContinuation<String?, Never>)] =
         []
-    private let readerEnded = DispatchSemaphore(value: 0)
+    private let readerEnded = OneShot<Bool>()
     private var ended = false
-    private let exited = DispatchSemaphore(value: 0)
+    private let exited: OneShot<Int32>
 
     /// HOME and KUBECONFIG are replaced (a test never sees the machine's kubeconfig); NO_COLOR is set
     /// unless `environment` says otherwise (a nil value removes a variable). `executable` runs another
@@ -34,7 +35,7 @@ final class DevLoopProcess: @unchecked Sendable {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
-        process.terminationHandler = { [exited] _ in exited.signal() }
+        exited = process.exitStatus()
         try process.run()
         let reader = Thread { [self] in read(output.fileHandleForReading) }
         reader.start()
@@ -68,7 +69,7 @@ final class DevLoopProcess: @unchecked Sendable {
             for waiter in waiters { waiter.continuation.resume(returning: nil) }
             waiters = []
         }
-        readerEnded.signal()
+        readerEnded.complete(true)
     }
 
     private func deliver(_ line: String) {
@@ -124,10 +125,10 @@ final class DevLoopProcess: @unchecked Sendable {
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
     /// The exit status, waiting (bounded) for the process to end; kills it when it does not.
-    func exitStatus(within timeout: Duration = .seconds(60)) -> Int32? {
-        if exited.wait(timeout: .now() + .seconds(Int(timeout.components.seconds))) == .timedOut {
+    func exitStatus(within timeout: Duration = .seconds(60)) async -> Int32? {
+        guard await exited.wait(timeout: timeout) != nil else {
             kill(process.processIdentifier, SIGKILL)
-            _ = exited.wait(timeout: .now() + 10)
+            _ = await exited.wait(timeout: .seconds(10))
             return nil
         }
         return process.terminationStatus
@@ -138,18 +139,17 @@ final class DevLoopProcess: @unchecked Sendable {
         _ arguments: [String], directory: String, kubeconfig: String? = nil,
         environment: [String: String?] = [:], executable: String = DevLoopProcess.binary,
         timeout: Duration = .seconds(90)
-    ) throws -> (status: Int32?, output: String) {
+    ) async throws -> (status: Int32?, output: String) {
         let process = try DevLoopProcess(
             arguments, directory: directory, kubeconfig: kubeconfig, environment: environment, executable: executable)
-        let status = process.exitStatus(within: timeout)
-        process.waitForEnd()
+        let status = await process.exitStatus(within: timeout)
+        await process.waitForEnd()
         return (status, process.output)
     }
 
     /// Waits (bounded) until all output has been read.
-    func waitForEnd() {
-        _ = readerEnded.wait(timeout: .now() + 10)
-        readerEnded.signal()
+    func waitForEnd() async {
+        _ = await readerEnded.wait(timeout: .seconds(10))
     }
 }
 

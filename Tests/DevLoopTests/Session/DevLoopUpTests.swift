@@ -28,11 +28,12 @@ import Testing
         let second = await httpGet(port: project.port, path: "/index.html")
         #expect(second?.body == "hello v2\n")
 
-        let again = try DevLoopProcess.run(["up", "--config", project.config, "--sim"], directory: project.root)
+        let again = try await DevLoopProcess.run(["up", "--config", project.config, "--sim"], directory: project.root)
         #expect(again.status == 1)
         #expect(again.output.contains("already running (pid \(up.process.processIdentifier))"), "\(again.output)")
 
-        let status = try DevLoopProcess.run(["status", "--config", project.config, "--json"], directory: project.root)
+        let status = try await DevLoopProcess.run(
+            ["status", "--config", project.config, "--json"], directory: project.root)
         #expect(status.status == 0, "\(status.output)")
         let json = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any]
         #expect(json?["running"] as? Bool == true)
@@ -41,7 +42,7 @@ import Testing
         #expect(json?["transport"] as? String == "hostPath")
 
         up.signal(SIGINT)
-        #expect(up.exitStatus() == 0, "\(up.output)")
+        #expect(await up.exitStatus() == 0, "\(up.output)")
         #expect(processes(mentioning: project.root).isEmpty, "left behind: \(processes(mentioning: project.root))")
         #expect(await httpGet(port: project.port) == nil, "the forward still answers after Ctrl-C")
     }
@@ -59,17 +60,17 @@ import Testing
             try await up.waitForLine("the forward") { $0.contains("forwarding http://127.0.0.1:\(project.port)") }
             #expect(await httpGet(port: project.port, path: "/index.html")?.body == "hello v1\n")
 
-            let down = try DevLoopProcess.run(
+            let down = try await DevLoopProcess.run(
                 ["down", "--config", project.config], directory: project.root, kubeconfig: kubeconfig)
             #expect(down.status == 0, "\(down.output)")
-            #expect(up.exitStatus() == 0, "\(up.output)")
+            #expect(await up.exitStatus() == 0, "\(up.output)")
             await #expect(throws: KubeClientError.self) {
                 _ = try await cluster.client.get("/api/v1/namespaces/\(project.namespace)")
             }
             try await waitUntil("no pod process of the session is left", timeout: .seconds(30)) {
                 processes(mentioning: project.hostPath).isEmpty
             }
-            let again = try DevLoopProcess.run(
+            let again = try await DevLoopProcess.run(
                 ["down", "--config", project.config], directory: project.root, kubeconfig: kubeconfig)
             #expect(again.status == 0, "\(again.output)")
         } catch {
@@ -94,7 +95,7 @@ import Testing
                   labels: {team: a}
                 """)
             let before = try await cluster.client.get("/api/v1/namespaces/someones-team")
-            let up = try DevLoopProcess.run(
+            let up = try await DevLoopProcess.run(
                 ["up", "--config", project.config], directory: project.root, kubeconfig: cluster.server.kubeconfigPath)
             #expect(up.status == 2, "\(up.output)")
             #expect(up.output.contains("devloop.dev/dev"), "\(up.output)")
@@ -116,7 +117,7 @@ import Testing
     @Test func anUndeclaredPortNameEndsUpNamingTheFieldAndTheDeclaredPorts() async throws {
         let project = try FixtureProject(remote: "htp")
         defer { project.remove() }
-        let up = try DevLoopProcess.run(
+        let up = try await DevLoopProcess.run(
             ["up", "--config", project.config, "--sim"], directory: project.root, timeout: .seconds(120))
         #expect(up.status == 1, "\(up.output)")
         #expect(
@@ -132,7 +133,7 @@ import Testing
     @Test func aBrokenConfigExitsTwoNamingFileAndFieldWithNothingStarted() async throws {
         let project = try FixtureProject(extraConfig: "transprot: exec")
         defer { project.remove() }
-        let up = try DevLoopProcess.run(["up", "--config", project.config, "--sim"], directory: project.root)
+        let up = try await DevLoopProcess.run(["up", "--config", project.config, "--sim"], directory: project.root)
         #expect(up.status == 2, "\(up.output)")
         #expect(up.output.contains("\(project.config):"), "\(up.output)")
         #expect(up.output.contains("transprot"), "\(up.output)")
@@ -154,7 +155,7 @@ import Testing
             """)
         let cluster = try await KubeSimFixture.start()
         do {
-            let up = try DevLoopProcess.run(
+            let up = try await DevLoopProcess.run(
                 ["up", "--config", project.config], directory: project.root, kubeconfig: cluster.server.kubeconfigPath)
             #expect(up.status == 2, "\(up.output)")
             #expect(up.output.contains("other.yaml"), "\(up.output)")
@@ -190,7 +191,7 @@ import Testing
           context: {cluster: gone, user: someone}
         current-context: gone
         """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
-        let up = try DevLoopProcess.run(
+        let up = try await DevLoopProcess.run(
             ["up", "--config", project.config], directory: project.root, kubeconfig: kubeconfig)
         #expect(up.status == 1, "\(up.output)")
         #expect(up.output.contains("context \"gone\""), "\(up.output)")

@@ -61,7 +61,7 @@ import Testing
             var verify: (status: Int32?, output: String) = (nil, "")
             let converged = ContinuousClock.now
             try await waitUntil("the destination converges", timeout: .seconds(60)) {
-                verify = try DevLoopProcess.run(
+                verify = try await DevLoopProcess.run(
                     ["sync", "--verify", "--config", project.config], directory: project.root)
                 return verify.status == 0
             }
@@ -89,7 +89,7 @@ import Testing
             #expect(await httpGet(port: project.port, path: "/index.html")?.body == "hello v1\n")
             try await body(project, cluster, up)
             up.signal(SIGINT)
-            #expect(up.exitStatus() == 0, "\(up.output)")
+            #expect(await up.exitStatus() == 0, "\(up.output)")
         } catch {
             await cluster.stop()
             throw error

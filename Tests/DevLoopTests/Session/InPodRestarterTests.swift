@@ -1,5 +1,6 @@
 import DevLoop
 import Foundation
+import ProcessTestSupport
 import Testing
 
 /// dev/supervisor.sh and `InPodRestarter` on this machine, under dash and busybox sh: the exec side
@@ -39,19 +40,15 @@ import Testing
         func remove() { try? FileManager.default.removeItem(at: folder) }
     }
 
-    @Test func shellcheckPasses() throws {
+    @Test func shellcheckPasses() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
             "shellcheck", "--shell=sh", repositoryRoot.appendingPathComponent("dev/supervisor.sh").path,
         ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "shellcheck (install it with dev/setup.sh): \(report)")
+        let outcome = try await process.runToEnd()
+        let report = String(decoding: outcome.stdout + outcome.stderr, as: UTF8.self)
+        #expect(outcome.status == 0, "shellcheck (install it with dev/setup.sh): \(report)")
     }
 
     @Test(arguments: shells) func restartRebuildsAndReplacesTheServer(shell: [String]) async throws {

@@ -32,7 +32,7 @@ import Testing
             try await up.waitForLine("the status line of the edit") { $0.contains("index.html: synced in") }
             #expect(await httpGet(port: project.port, path: "/index.html")?.body == "hello v2\n")
             up.signal(SIGTERM)
-            #expect(up.exitStatus() == 0, "\(up.output)")
+            #expect(await up.exitStatus() == 0, "\(up.output)")
             #expect(!up.output.contains("WebSocket streams"), "fell back past plain SPDY:\n\(up.output)")
         }
     }
@@ -50,7 +50,7 @@ import Testing
             let mode = try await up.waitForLine("the forward's protocol") { $0.hasPrefix("port-forward to pod ") }
             #expect(mode.hasSuffix(" over SPDY/3.1 tunnelled in a WebSocket"), "\(mode)")
             up.signal(SIGTERM)
-            #expect(up.exitStatus() == 0, "\(up.output)")
+            #expect(await up.exitStatus() == 0, "\(up.output)")
         }
     }
 

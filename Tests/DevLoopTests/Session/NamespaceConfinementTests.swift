@@ -24,16 +24,16 @@ import Testing
             try await up.waitForLine("the status line of the edit") { $0.contains("index.html: synced in") }
             #expect(await httpGet(port: project.port, path: "/index.html")?.body == "hello v2\n")
 
-            let logs = try DevLoopProcess.run(
+            let logs = try await DevLoopProcess.run(
                 ["logs", "--config", project.config, "--no-follow"], directory: project.root, kubeconfig: kubeconfig)
             #expect(logs.status == 0, "\(logs.output)")
-            let status = try DevLoopProcess.run(
+            let status = try await DevLoopProcess.run(
                 ["status", "--config", project.config], directory: project.root, kubeconfig: kubeconfig)
             #expect(status.status == 0, "\(status.output)")
-            let down = try DevLoopProcess.run(
+            let down = try await DevLoopProcess.run(
                 ["down", "--config", project.config], directory: project.root, kubeconfig: kubeconfig)
             #expect(down.status == 0, "\(down.output)")
-            #expect(up.exitStatus() == 0, "\(up.output)")
+            #expect(await up.exitStatus() == 0, "\(up.output)")
             cluster.server.requests.stop()
 
             let requests = cluster.server.requests.requests

@@ -28,7 +28,7 @@ import Testing
                 await httpGet(port: project.port, path: "/index.html")?.body == "hello v2\n"
             }
             up.signal(SIGTERM)
-            #expect(up.exitStatus() == 0, "\(up.output)")
+            #expect(await up.exitStatus() == 0, "\(up.output)")
         } catch {
             await cluster.stop()
             throw error
@@ -58,7 +58,7 @@ import Testing
             }
             #expect(failures.isEmpty, "failed requests: \(failures)")
             up.signal(SIGTERM)
-            #expect(up.exitStatus() == 0, "\(up.output)")
+            #expect(await up.exitStatus() == 0, "\(up.output)")
         } catch {
             await cluster.stop()
             throw error

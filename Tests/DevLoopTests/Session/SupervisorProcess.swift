@@ -1,10 +1,12 @@
 import DevLoop
 import Foundation
+import ProcessTestSupport
 
 /// dev/supervisor.sh run on this machine as a container would run it: its output collected, its
 /// environment the "manifest's".
 final class SupervisorProcess: @unchecked Sendable {
     private let process = Process()
+    private let exited: OneShot<Int32>
     private let lock = NSLock()
     private var collected = Data()
 
@@ -26,6 +28,7 @@ final class SupervisorProcess: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
+        exited = process.exitStatus()
         output.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
             guard let self else { return }
@@ -38,23 +41,19 @@ final class SupervisorProcess: @unchecked Sendable {
 
     /// Sends TERM and waits (bounded) for the exit status; KILLs and returns nil when it does not end.
     func terminate(within timeout: Duration = .seconds(20)) async -> Int32? {
-        guard process.isRunning else { return process.terminationStatus }
+        if let status = exited.value { return status }
         process.terminate()
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        guard !process.isRunning else {
+        guard let status = await exited.wait(timeout: timeout) else {
             kill(process.processIdentifier, SIGKILL)
             return nil
         }
-        return process.terminationStatus
+        return status
     }
 
     /// For `defer`: KILLs the supervisor and the server it names in `control`/server.state when a test
     /// ends early, so that a failing test leaves no process behind.
     func forceStop(control: URL) {
-        guard process.isRunning else { return }
+        guard exited.value == nil else { return }
         let state = (try? String(contentsOf: control.appendingPathComponent("server.state"), encoding: .utf8)) ?? ""
         if state.hasPrefix("running "),
             let server = Int32(state.dropFirst(8).trimmingCharacters(in: .whitespacesAndNewlines))
@@ -93,34 +92,11 @@ struct LocalShellExecutor: ContainerExecutor {
                 program[0] == "sh" ? "/bin/sh" : program[0],
             ] + Array(program.dropFirst()) + Array(command.dropFirst())
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let (output, errors) = (Pipe(), Pipe())
-        process.standardOutput = output
-        process.standardError = errors
         process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Blocking reads and waitpid on a thread of their own, off Swift's cooperative pool.
-        return await withCheckedContinuation { continuation in
-            Thread {
-                let group = DispatchGroup()
-                let stderr = ErrorOutput()
-                group.enter()
-                Thread {
-                    stderr.data = errors.fileHandleForReading.readDataToEndOfFile()
-                    group.leave()
-                }.start()
-                let stdout = output.fileHandleForReading.readDataToEndOfFile()
-                group.wait()
-                process.waitUntilExit()
-                continuation.resume(
-                    returning: ExecResult(exitCode: process.terminationStatus, stdout: stdout, stderr: stderr.data))
-            }.start()
-        }
+        let outcome = try await process.runToEnd(timeout: .seconds(300))
+        guard let status = outcome.status else { throw ProbeError("\(command) ran over 300 s and was killed") }
+        return ExecResult(exitCode: status, stdout: outcome.stdout, stderr: outcome.stderr)
     }
-}
-
-/// Written by one thread before the group is left, read after `wait`.
-private final class ErrorOutput: @unchecked Sendable {
-    var data = Data()
 }
 
 /// A port on 127.0.0.1 nobody listens on right now.

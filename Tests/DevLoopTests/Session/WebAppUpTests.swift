@@ -72,11 +72,11 @@ extension WebAppInPodTests {
                 try await Self.drive(up, project)
             } catch {
                 up.signal(SIGINT)
-                _ = up.exitStatus()
+                _ = await up.exitStatus()
                 throw error
             }
             up.signal(SIGINT)
-            #expect(up.exitStatus() == 0, "\(up.output)")
+            #expect(await up.exitStatus() == 0, "\(up.output)")
             #expect(processes(mentioning: project.dir.path).isEmpty, "left: \(processes(mentioning: project.dir.path))")
             #expect(await httpGet(port: project.port) == nil, "the forward still answers after Ctrl-C")
         }
@@ -94,7 +94,7 @@ extension WebAppInPodTests {
             let page = await httpGet(port: project.port)
             #expect(page?.status == 200)
             #expect(page?.body.contains(title) == true, "\(page?.body ?? "no answer")")
-            let pod = try Self.podAndKubectl(project)
+            let pod = try await Self.podAndKubectl(project)
             #expect(try await Self.restartCount(pod) == "0")
 
             var mark = up.lineCount
@@ -137,7 +137,7 @@ extension WebAppInPodTests {
                 await httpGet(port: project.port)?.body.contains("<title>Edited through devloop up</title>") == true)
 
             // The same container throughout: the pod was not replaced and its container never restarted.
-            #expect(try Self.podAndKubectl(project).name == pod.name)
+            #expect(try await Self.podAndKubectl(project).name == pod.name)
             #expect(try await Self.restartCount(pod) == "0")
         }
 
@@ -149,8 +149,10 @@ extension WebAppInPodTests {
         }
 
         /// The dev pod and a kubectl on the session's cluster, from `devloop status --json`.
-        static func podAndKubectl(_ project: ShippedWebAppProject) throws -> (name: String, kubectl: KubectlRunner) {
-            let status = try DevLoopProcess.run(
+        static func podAndKubectl(_ project: ShippedWebAppProject) async throws -> (
+            name: String, kubectl: KubectlRunner
+        ) {
+            let status = try await DevLoopProcess.run(
                 ["status", "--config", project.config, "--json"], directory: project.root)
             #expect(status.status == 0, "\(status.output)")
             let json = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any]

@@ -39,8 +39,8 @@ final class KubectlPortForward: @unchecked Sendable {
         }
     }
 
+    /// Sends TERM; Foundation reaps the process when it ends (nothing waits here, so a `defer` may call it).
     func stop() {
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        process.terminate()
     }
 }

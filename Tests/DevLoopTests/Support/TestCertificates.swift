@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 import Testing
 
 /// A throwaway PKI made with the `openssl` CLI: a CA, a server certificate for 127.0.0.1 / localhost /
@@ -13,7 +14,7 @@ struct TestCertificates: Sendable {
     var clientKey: URL { directory.appendingPathComponent("client.key") }
     var otherCACert: URL { directory.appendingPathComponent("other-ca.crt") }
 
-    static func make() throws -> TestCertificates {
+    static func make() async throws -> TestCertificates {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "devloop-pki-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -35,9 +36,8 @@ struct TestCertificates: Sendable {
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", script]
         process.currentDirectoryURL = directory
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        process.standardOutput = FileHandle.nullDevice
+        guard try await process.runToEnd().status == 0 else {
             Issue.record("openssl failed to make test certificates (is the openssl CLI installed? ./dev/setup.sh)")
             throw CocoaError(.fileNoSuchFile)
         }

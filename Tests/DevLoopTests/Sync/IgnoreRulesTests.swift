@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 import Testing
 
 @testable import DevLoop
@@ -66,11 +67,11 @@ import Testing
         ("src/.build", true), ("src/.gitignore", false),
     ]
 
-    @Test func agreesWithGitCheckIgnore() throws {
+    @Test func agreesWithGitCheckIgnore() async throws {
         let dir = TempDir("devloop-ignore")
         defer { dir.remove() }
         let root = dir.path
-        try Self.run(["git", "init", "-q", root])
+        try await Self.run(["git", "init", "-q", root])
         for (path, text) in Self.gitignores {
             try FileManager.default.createDirectory(
                 atPath: root + "/" + DestinationIndex.split(path).parent, withIntermediateDirectories: true)
@@ -89,7 +90,7 @@ import Testing
         let candidates = Self.paths.map(\.0).filter {
             !$0.hasPrefix(".git/") && !$0.hasPrefix(".build") && !$0.hasPrefix("src/.build")
         }
-        let output = try Self.run(
+        let output = try await Self.run(
             ["git", "-C", root, "check-ignore", "--no-index", "--stdin"],
             input: candidates.joined(separator: "\n") + "\n")
         let gitIgnored = Set(output.split(separator: "\n").map(String.init))
@@ -137,34 +138,22 @@ import Testing
         #expect(!rules.isIgnored("src/4914", isDirectory: false))
     }
 
-    /// Runs a command, returning its exit status and its stdout and stderr together.
-    static func runStatus(_ command: [String]) throws -> (status: Int32, output: String) {
+    /// Runs a command, returning its exit status and its stdout, then its stderr.
+    static func runStatus(_ command: [String]) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = command
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let outcome = try await process.runToEnd(timeout: .seconds(120))
+        return (outcome.status ?? -1, String(decoding: outcome.stdout + outcome.stderr, as: UTF8.self))
     }
 
     @discardableResult
-    static func run(_ command: [String], input: String = "") throws -> String {
+    static func run(_ command: [String], input: String = "") async throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = command
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: output, as: UTF8.self)
+        process.standardError = FileHandle.standardError
+        let outcome = try await process.runToEnd(stdin: Data(input.utf8))
+        return String(decoding: outcome.stdout, as: UTF8.self)
     }
 }

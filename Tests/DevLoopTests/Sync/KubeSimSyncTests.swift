@@ -39,9 +39,9 @@ import Testing
             let manifest = dir.path + "/pod.yaml"
             try Self.podManifest(hostPath: hostPath).write(toFile: manifest, atomically: true, encoding: .utf8)
             let kubectl = ["/usr/bin/kubectl", "--kubeconfig", server.kubeconfigPath]
-            let applied = try IgnoreRulesTests.runStatus(kubectl + ["apply", "-f", manifest])
+            let applied = try await IgnoreRulesTests.runStatus(kubectl + ["apply", "-f", manifest])
             try #require(applied.status == 0, "kubectl apply: \(applied.output)")
-            let ready = try IgnoreRulesTests.runStatus(
+            let ready = try await IgnoreRulesTests.runStatus(
                 kubectl + ["wait", "--for=condition=Ready", "pod/sync", "--timeout=90s"])
             try #require(ready.status == 0, "the pod did not become ready: \(ready.output)")
             let config = try KubeClientConfig.load(loader: KubeConfigLoader(explicitPath: server.kubeconfigPath))

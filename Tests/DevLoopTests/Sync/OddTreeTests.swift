@@ -109,14 +109,12 @@ import Testing
         guard geteuid() != 0 else {
             let name = "unreadableEntriesAreSkippedWithOneWarning"
             let bundle = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-            let (status, output) = try await BlockingWork.run { _ in
-                try DevLoopProcess.run(
-                    [
-                        "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", bundle,
-                        "--testing-library", "swift-testing", "--filter", name,
-                    ], directory: "/", environment: ["TMPDIR": "/tmp"], executable: "/usr/bin/setpriv",
-                    timeout: .seconds(120))
-            }
+            let (status, output) = try await DevLoopProcess.run(
+                [
+                    "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", bundle,
+                    "--testing-library", "swift-testing", "--filter", name,
+                ], directory: "/", environment: ["TMPDIR": "/tmp"], executable: "/usr/bin/setpriv",
+                timeout: .seconds(120))
             #expect(status == 0, "\(output.suffix(3000))")
             #expect(output.contains("\(name)() passed"), "the test did not run as nobody: \(output.suffix(3000))")
             return

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ProcessTestSupport
 import Testing
 
 @testable import DevLoop
@@ -148,18 +149,24 @@ struct LocalProcessExecutor: ContainerExecutor {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors
+        let status = process.exitStatus()
         try process.run()
         // Like a Kubernetes < 1.30 exec: stdin is written but never closed until the command ends.
         let writer = Thread {
             try? input.fileHandleForWriting.write(contentsOf: stdin)
         }
         writer.start()
-        async let out = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-        async let err = Task.detached { errors.fileHandleForReading.readDataToEndOfFile() }.value
-        let (stdout, stderr) = await (out, err)
-        process.waitUntilExit()
+        let stdout = Process.readToEnd(output)
+        let stderr = Process.readToEnd(errors)
+        guard let code = await status.wait(timeout: .seconds(120)) else {
+            process.terminate()
+            try? input.fileHandleForWriting.close()
+            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "\(arguments) ran over 120 s"])
+        }
         try? input.fileHandleForWriting.close()
-        return ExecResult(exitCode: process.terminationStatus, stdout: stdout, stderr: stderr)
+        return ExecResult(
+            exitCode: code, stdout: await stdout.wait(timeout: .seconds(10)) ?? Data(),
+            stderr: await stderr.wait(timeout: .seconds(10)) ?? Data())
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import KubeSim
+import ProcessTestSupport
 import Synchronization
 import Testing
 

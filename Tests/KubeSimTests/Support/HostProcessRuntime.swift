@@ -1,5 +1,6 @@
 import Foundation
 import KubeSim
+import ProcessTestSupport
 
 /// A test seam for the API server's tests: "pods" that are just status (each container reports
 /// Running and ready at once), exec as a host process, and dial to a port on the host's loopback.

@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 
 /// Runs the real /usr/bin/kubectl against a kubesim, with nothing but KUBECONFIG to help it.
 struct Kubectl {

@@ -20,13 +20,23 @@ public struct ExecRequest: Sendable {
     /// How long the whole exec may take, connect included; past it the stream is dropped and
     /// `KubeClientError.execTimedOut` thrown. Builds in the pod want a longer one.
     public var timeout: Duration
+    /// The most stdout kept; past it the stream is dropped and `KubeClientError.execOutputTooLarge`
+    /// thrown (a listing of 100,000 files is about 8 MiB).
+    public var stdoutLimit: Int
+    /// How much of the end of stderr is kept (for error messages); the rest is dropped and counted.
+    public var stderrTail: Int
 
     public static let defaultTimeout: Duration = .seconds(120)
+    public static let defaultStdoutLimit = 32 << 20
+    public static let defaultStderrTail = 64 << 10
 
     public init(
         namespace: String, pod: String, container: String? = nil, command: [String], stdin: Data = Data(),
-        protocols: [StreamProtocol] = [.v5, .v4], timeout: Duration = ExecRequest.defaultTimeout
+        protocols: [StreamProtocol] = [.v5, .v4], timeout: Duration = ExecRequest.defaultTimeout,
+        stdoutLimit: Int = ExecRequest.defaultStdoutLimit, stderrTail: Int = ExecRequest.defaultStderrTail
     ) {
+        self.stdoutLimit = stdoutLimit
+        self.stderrTail = stderrTail
         self.namespace = namespace
         self.pod = pod
         self.container = container
@@ -98,7 +108,9 @@ public struct PodExec: Sendable {
             throw KubeClientError.protocolViolation("the server chose v4.channel.k8s.io after choosing v5 before")
         }
         do {
-            let session = ExecSession(connection: connection, protocol: chosen)
+            let session = ExecSession(
+                connection: connection, protocol: chosen, command: request.command, stdoutLimit: request.stdoutLimit,
+                stderrTail: request.stderrTail)
             return try await withTaskCancellationHandler {
                 try await session.run(stdin: request.stdin)
             } onCancel: {
@@ -118,6 +130,9 @@ public struct PodExec: Sendable {
 struct ExecSession {
     let connection: WebSocketConnection
     let `protocol`: StreamProtocol
+    let command: [String]
+    let stdoutLimit: Int
+    let stderrTail: Int
     static let chunkSize = 64 * 1024
 
     func run(stdin: Data) async throws -> ExecResult {
@@ -131,15 +146,20 @@ struct ExecSession {
             if protocolVersion == .v5, !stdin.isEmpty { try await connection.send(Data([255, 0])) }
         }
         defer { sender.cancel() }
-        var stdout = Data()
-        var stderr = Data()
+        var stdout = BoundedOutput(limit: stdoutLimit)
+        var stderr = OutputTail(limit: stderrTail)
         var status: JSONValue?
+        var overflowed = false
         do {
-            for try await message in connection.messages {
+            reading: for try await message in connection.messages {
                 guard let channel = message.first else { continue }
                 let payload = message.dropFirst()
                 switch channel {
-                case 1: stdout.append(payload)
+                case 1:
+                    guard stdout.append(payload) else {
+                        overflowed = true
+                        break reading
+                    }
                 case 2: stderr.append(payload)
                 case 3 where !payload.isEmpty:
                     // JSON Status in v4/v5; older protocols sent the error as plain text.
@@ -154,10 +174,16 @@ struct ExecSession {
             // After the exit status, a dropped connection (an RST once a proxy closes) only ends the stream.
             if status == nil { throw error }
         }
+        if overflowed {
+            connection.cancel()
+            throw KubeClientError.execOutputTooLarge(command: command, limit: stdoutLimit)
+        }
         guard let status else {
             throw KubeClientError.protocolViolation("the exec stream ended without an exit status")
         }
-        return ExecResult(exitCode: try Self.exitCode(status), stdout: stdout, stderr: stderr)
+        return ExecResult(
+            exitCode: try Self.exitCode(status), stdout: stdout.data, stderr: stderr.data,
+            stderrDropped: stderr.droppedBytes)
     }
 
     static func exitCode(_ status: JSONValue) throws -> Int32 {

@@ -181,18 +181,16 @@ final class SPDYConnection: @unchecked Sendable {
             if peerClosed { return }
             let wantsWrite = try flush()
             if closing, !wantsWrite, locked({ $0.queue.isEmpty }) { return }
+            // While paused with nothing to write the socket is left out of the poll set (a hung-up
+            // socket reports POLLHUP even unasked, which would make the wait a spin): the local side
+            // wakes us when it has room (`SPDYStreamPair.wake`).
             let reading = mayRead()
+            let events = (reading ? Int16(POLLIN) : 0) | (wantsWrite ? Int16(POLLOUT) : 0)
             var descriptors = [
-                pollfd(
-                    fd: socket.socket, events: (reading ? Int16(POLLIN) : 0) | (wantsWrite ? Int16(POLLOUT) : 0),
-                    revents: 0),
+                pollfd(fd: events == 0 ? -1 : socket.socket, events: events, revents: 0),
                 pollfd(fd: wakeup.descriptor, events: Int16(POLLIN), revents: 0),
             ]
             _ = poll(&descriptors, 2, -1)
-            // A hung-up socket reports POLLHUP unasked: while paused, let the local side catch up.
-            if !reading, descriptors[0].revents & Int16(POLLHUP | POLLERR) != 0, descriptors[1].revents == 0 {
-                usleep(5000)
-            }
             wakeup.drain()
         }
     }

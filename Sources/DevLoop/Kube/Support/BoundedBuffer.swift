@@ -51,6 +51,9 @@ final class BoundedBuffer<Element: Sendable>: Sendable {
 
     var isAbandoned: Bool { state.withLock { $0.abandoned } }
 
+    /// The cost of what waits for the consumer.
+    var queuedSize: Int { state.withLock { $0.size } }
+
     /// Queues `element` unless the queue is at its high watermark (then false: the producer pauses
     /// until `onResume`). Never blocks. After the consumer went away, accepts and drops everything.
     func offer(_ element: Element) -> Bool {

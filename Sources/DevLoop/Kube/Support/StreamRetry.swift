@@ -37,7 +37,8 @@ extension KubeClientError {
         case .api(let status):
             return !(status.code == 408 || status.code == 410 || status.code == 429 || status.code >= 500)
         case .protocolViolation: return false
-        case .credentialPlugin, .upgradeRefused, .execFailed, .execTimedOut, .invalidPath, .notKubernetesJSON:
+        case .credentialPlugin, .upgradeRefused, .execFailed, .execTimedOut, .execOutputTooLarge, .invalidPath,
+            .notKubernetesJSON:
             return true
         }
     }

@@ -8,14 +8,22 @@ import Synchronization
 
 /// A client WebSocket over a libcurl CONNECT_ONLY connection. One thread owns the connection (libcurl
 /// and OpenSSL are not safe for concurrent send/recv): it reads frames, answers pings, and writes queued
-/// frames, sleeping in poll() on the socket and a wake-up pipe.
+/// frames, sleeping in poll() on the socket and a wake-up pipe with no timeout: an idle or paused
+/// connection costs no wake-ups.
 public final class WebSocketConnection: @unchecked Sendable {
     public let subprotocol: String
-    /// Data messages (binary or text payloads) as they arrive; ends when the server closes.
+    /// Data messages (binary or text payloads) as they arrive; ends when the server closes. Bounded:
+    /// while `inboundHigh` bytes wait for a reader the connection stops reading its socket (TCP then
+    /// holds the peer back), and reads again once the reader has drained them to `inboundLow`.
     public let messages: AsyncThrowingStream<Data, Error>
 
+    static let inboundHigh = 1 << 20
+    static let inboundLow = 256 << 10
+
     private let socket: CurlSocket
-    private let inbound: AsyncThrowingStream<Data, Error>.Continuation
+    private let inbound: BoundedBuffer<Data>
+    /// A message the full `inbound` refused, offered again once the reader makes room (I/O thread only).
+    private var held: Data?
     private let state = Mutex(OutboundState())
     private let wakeRead: Int32
     private let wakeWrite: Int32
@@ -24,8 +32,12 @@ public final class WebSocketConnection: @unchecked Sendable {
     /// message (never a real one: those carry a channel byte) marks the end of the stream.
     private let handler: (@Sendable (Data) -> Void)?
     /// Asked before each read: false pauses reading (the consumer's buffer is full) while writes go on.
+    /// The consumer calls `resumeReading()` once it has room again.
     private let readGate: (@Sendable () -> Bool)?
     private let done = DispatchSemaphore(value: 0)
+    /// How many times the I/O thread has gone to sleep in poll(): tests count the wake-ups of an
+    /// idle or paused connection.
+    let polls = Atomic<Int>(0)
     /// The frame being written, taken off the queue (touched by the I/O thread only).
     private var writing: (PinnedBytes, (@Sendable (Error?) -> Void)?)?
 
@@ -103,13 +115,15 @@ public final class WebSocketConnection: @unchecked Sendable {
         self.handler = handler
         self.readGate = readGate
         self.subprotocol = subprotocol
-        (messages, inbound) = AsyncThrowingStream.makeStream(of: Data.self, throwing: Error.self)
+        inbound = BoundedBuffer(high: Self.inboundHigh, low: Self.inboundLow, cost: { $0.count })
+        messages = inbound.stream()
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw WebSocketProtocolError(description: "cannot create a wake-up pipe") }
         _ = fcntl(fds[0], F_SETFL, O_NONBLOCK)
         _ = fcntl(fds[1], F_SETFL, O_NONBLOCK)
         wakeRead = fds[0]
         wakeWrite = fds[1]
+        inbound.onResume { [weak self] in self?.wake() }
     }
 
     deinit {
@@ -165,6 +179,14 @@ public final class WebSocketConnection: @unchecked Sendable {
         wake()
     }
 
+    /// The read gate may say yes again: the I/O thread looks (it never polls a closed gate).
+    func resumeReading() {
+        wake()
+    }
+
+    /// Bytes of messages waiting for a reader of `messages` (for tests of the bound).
+    var queuedBytes: Int { inbound.queuedSize }
+
     private func enqueue(_ bytes: Data, done: (@Sendable (Error?) -> Void)?, force: Bool = false) {
         let failure: Error? = state.withLock { state in
             if state.isFinished { return state.finished ?? WebSocketProtocolError(description: "the stream is closed") }
@@ -195,12 +217,13 @@ public final class WebSocketConnection: @unchecked Sendable {
                 if state.withLock({ $0.cancelled }) { throw CancellationError() }
                 // Read everything available before polling (OpenSSL buffers decrypted bytes).
                 var peerClosed = false
-                let mayRead = { self.readGate?() ?? true }
+                if let message = held, inbound.offer(message) { held = nil }
+                let mayRead = { self.held == nil && (self.readGate?() ?? true) }
                 reading: while mayRead() {
                     switch try socket.read() {
                     case .data(let data):
                         parser.append(data)
-                        while let frame = try parser.next() {
+                        while held == nil, let frame = try parser.next() {
                             if frame.opcode == .close { closeReceivedAt = closeReceivedAt ?? Date() }
                             try handle(frame, &assembler)
                         }
@@ -210,7 +233,7 @@ public final class WebSocketConnection: @unchecked Sendable {
                         break reading
                     }
                 }
-                while let frame = try parser.next() {
+                while held == nil, let frame = try parser.next() {
                     if frame.opcode == .close { closeReceivedAt = closeReceivedAt ?? Date() }
                     try handle(frame, &assembler)
                 }
@@ -231,17 +254,18 @@ public final class WebSocketConnection: @unchecked Sendable {
                 }
                 let drained = state.withLock { $0.queue.isEmpty } && writing == nil
                 if let closeReceivedAt, drained || Date().timeIntervalSince(closeReceivedAt) > 2 { break loop }
-                // While paused, nothing wakes us when the consumer catches up: look again soon.
+                // A paused reader wakes us through the pipe (`resumeReading`, the buffer's `onResume`).
+                // While paused and with nothing to write the socket is left out of the poll set: a
+                // hung-up socket reports POLLHUP even unasked, and would turn the wait into a spin.
                 let reading = mayRead()
+                let events = (reading ? Int16(POLLIN) : 0) | (wantsWrite ? Int16(POLLOUT) : 0)
                 var descriptors = [
-                    pollfd(
-                        fd: socket.socket, events: (reading ? Int16(POLLIN) : 0) | (wantsWrite ? Int16(POLLOUT) : 0),
-                        revents: 0),
+                    pollfd(fd: events == 0 ? -1 : socket.socket, events: events, revents: 0),
                     pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
                 ]
-                _ = poll(&descriptors, 2, reading ? 1000 : 5)
-                // A hung-up socket reports POLLHUP at once even unasked: do not spin while paused.
-                if !reading, descriptors[0].revents & Int16(POLLHUP | POLLERR) != 0 { usleep(5000) }
+                let timeout = closeReceivedAt.map { Int32(max(0, 2 - Date().timeIntervalSince($0)) * 1000) + 1 } ?? -1
+                polls.add(1, ordering: .relaxed)
+                _ = poll(&descriptors, 2, timeout)
                 var drain = [UInt8](repeating: 0, count: 64)
                 while read(wakeRead, &drain, 64) > 0 {}
             } catch {
@@ -266,7 +290,11 @@ public final class WebSocketConnection: @unchecked Sendable {
                     ? UInt16(payload[payload.startIndex]) << 8 | UInt16(payload[payload.startIndex + 1]) : 1000)
         default:
             if let (_, message) = try assembler.add(frame) {
-                if let handler { handler(message) } else { inbound.yield(message) }
+                if let handler {
+                    handler(message)
+                } else if !inbound.offer(message) {
+                    held = message
+                }
             }
         }
     }
@@ -311,6 +339,7 @@ public final class WebSocketConnection: @unchecked Sendable {
         for item in pending { item.done?(failure) }
         writing?.1?(failure)
         writing = nil
+        held = nil
         inbound.finish(throwing: error is CancellationError ? nil : error)
         handler?(Data())
         done.signal()
