@@ -57,6 +57,13 @@ struct StatusCommand: AsyncParsableCommand {
                 "last restart \(restart.built ? "ok" : "build failed"): build \(Int(restart.buildMilliseconds)) ms, "
                     + "restart \(Int(restart.restartMilliseconds)) ms at \(restart.at)")
         }
+        if let crash = state.lastCrash {
+            let how = [crash.exitCode.map { "exit \($0)" }, crash.reason].compactMap { $0 }.joined(separator: ", ")
+            lines.append(
+                "last crash  container \(crash.container) of pod \(crash.pod)" + (how.isEmpty ? "" : " (\(how))")
+                    + ", restart \(crash.restartCount), \(crash.streak) in a row"
+                    + (crash.backingOff ? " (CrashLoopBackOff)" : "") + " at \(crash.at)")
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -78,6 +78,7 @@ struct StatusPrinter {
             case .forward(.failed(let message)): Output.error("forward: \(message)")
             case .podWarning(let message): Output.error(message)
             case .clusterUnreachable(let message): Output.error("the cluster does not answer, retrying: \(message)")
+            case .containerCrashed(let crash): Output.error(Self.describe(crash))
             default: if let line = Self.line(event) { Output.line(line) }
             }
         }
@@ -109,8 +110,27 @@ struct StatusPrinter {
         case .clusterBack(let after): return "the cluster answers again (after \(after.shortText))"
         case .forward(.connected(let target, let carrier)):
             return "port-forward to pod \(target.name) over \(describe(carrier))"
+        case .containerRecovered(let pod, let crashes, let after):
+            return "pod \(pod) serves again after \(crashes) crash\(crashes == 1 ? "" : "es") in \(after.shortText)"
+        case .containerCrashed(let crash): return describe(crash)
         case .forward, .log, .syncFailed, .restartFailed, .podWarning, .clusterUnreachable: return nil
         }
+    }
+
+    /// `container app of pod web-1 crashed (exit 3, Error), restarting: 4th time in 9.2 s (CrashLoopBackOff)`.
+    static func describe(_ crash: ContainerCrash) -> String {
+        let how = [crash.exitCode.map { "exit \($0)" }, crash.reason].compactMap { $0 }.joined(separator: ", ")
+        var line = "container \(crash.container) of pod \(crash.pod) crashed" + (how.isEmpty ? "" : " (\(how))")
+        line += ", restarting"
+        if crash.streak > 1 { line += ": \(ordinal(crash.streak)) time in \(crash.streakSpan.shortText)" }
+        if crash.backingOff { line += " (CrashLoopBackOff)" }
+        return line
+    }
+
+    static func ordinal(_ number: Int) -> String {
+        let suffix =
+            (11...13).contains(number % 100) ? "th" : [1: "st", 2: "nd", 3: "rd"][number % 10] ?? "th"
+        return "\(number)\(suffix)"
     }
 
     /// Which protocol the forward negotiated: the only place a user sees the fallback happen.

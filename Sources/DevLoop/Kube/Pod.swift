@@ -25,6 +25,8 @@ public struct Pod: Sendable, Equatable {
         public var ready: Bool
         public var restartCount: Int
         public var state: ContainerState
+        /// How the previous instance ended (`terminated` after a crash), nil before the first restart.
+        public var lastState: ContainerState?
     }
 
     public var namespace: String
@@ -71,20 +73,21 @@ public struct Pod: Sendable, Equatable {
                 })
         }
         containerStatuses = (json[path: "status", "containerStatuses"]?.array ?? []).map { status in
-            let state: ContainerState
-            if let waiting = status[path: "state", "waiting"] {
-                state = .waiting(reason: waiting["reason"]?.string)
-            } else if status[path: "state", "running"] != nil {
-                state = .running
-            } else if let terminated = status[path: "state", "terminated"] {
-                state = .terminated(exitCode: terminated["exitCode"]?.int ?? -1, reason: terminated["reason"]?.string)
-            } else {
-                state = .unknown
-            }
-            return ContainerStatus(
+            ContainerStatus(
                 name: status["name"]?.string ?? "", ready: status["ready"]?.bool ?? false,
-                restartCount: status["restartCount"]?.int ?? 0, state: state)
+                restartCount: status["restartCount"]?.int ?? 0, state: Self.state(status["state"]) ?? .unknown,
+                lastState: Self.state(status["lastState"]))
         }
+    }
+
+    /// A container state object (`{waiting: …}`, `{running: …}`, `{terminated: …}`); nil when empty.
+    private static func state(_ json: JSONValue?) -> ContainerState? {
+        if let waiting = json?["waiting"] { return .waiting(reason: waiting["reason"]?.string) }
+        if json?["running"] != nil { return .running }
+        if let terminated = json?["terminated"] {
+            return .terminated(exitCode: terminated["exitCode"]?.int ?? -1, reason: terminated["reason"]?.string)
+        }
+        return nil
     }
 
     /// Ready and not being deleted: the only pod a consumer may act on.

@@ -209,7 +209,17 @@ public final class DevSession: Sendable {
     /// Progress lines while the pod is not ready, and the pod in `session.json`.
     private func followPods(_ tracker: PodTracker, state: StateRecorder) async {
         var last = ""
+        var crashes = CrashHistory()
         for await event in await tracker.subscribe() {
+            switch event {
+            case .added(let pod), .changed(let pod), .notReady(let pod), .ready(let pod):
+                if let crash = crashes.observe(pod, container: config.pod.container, at: .now) {
+                    emit(.containerCrashed(crash))
+                    await state.update { $0.lastCrash = SessionState.Crash(crash, at: Date()) }
+                }
+            case .deleted(let pod): crashes.forget(pod)
+            case .replaced: break
+            }
             switch event {
             case .added(let pod), .changed(let pod), .notReady(let pod):
                 guard pod.deletionTimestamp == nil, !pod.isServing else { continue }
@@ -222,6 +232,9 @@ public final class DevSession: Sendable {
                 await state.update { $0.pod = .init(name: pod.name, uid: pod.uid, ready: false) }
             case .ready(let pod):
                 last = ""
+                if let recovery = crashes.recovered(at: .now) {
+                    emit(.containerRecovered(pod: pod.name, crashes: recovery.crashes, after: recovery.since))
+                }
                 await state.update {
                     $0.pod = .init(name: pod.name, uid: pod.uid, ready: true)
                     $0.phase = "serving"

@@ -21,6 +21,10 @@ public enum SessionEvent: Sendable, Equatable {
     case forward(ForwardEvent)
     case log(LogRecord)
     case podWarning(String)
+    /// The kubelet restarted the dev container: its process ended (a crash, or killed).
+    case containerCrashed(ContainerCrash)
+    /// The pod serves again after `crashes` crashes, the first of them `after` ago.
+    case containerRecovered(pod: String, crashes: Int, after: Duration)
     /// The API server stopped answering the pod watch (once per outage); devloop retries with back-off.
     case clusterUnreachable(String)
     /// The API server answers again, `after` the outage began.

@@ -26,6 +26,30 @@ public struct SessionState: Sendable, Codable, Equatable {
         public var remotePort: String
     }
 
+    /// The dev container's last restart by the kubelet (its process ended).
+    public struct Crash: Sendable, Codable, Equatable {
+        public var at: Date
+        public var pod: String
+        public var container: String
+        public var exitCode: Int?
+        public var reason: String?
+        public var restartCount: Int
+        /// Crashes since the container last served, this one included.
+        public var streak: Int
+        public var backingOff: Bool
+
+        init(_ crash: ContainerCrash, at: Date) {
+            self.at = at
+            pod = crash.pod
+            container = crash.container
+            exitCode = crash.exitCode
+            reason = crash.reason
+            restartCount = crash.restartCount
+            streak = crash.streak
+            backingOff = crash.backingOff
+        }
+    }
+
     public struct PodInfo: Sendable, Codable, Equatable {
         public var name: String
         public var uid: String
@@ -42,6 +66,7 @@ public struct SessionState: Sendable, Codable, Equatable {
     public var forwards: [Forward] = []
     public var lastSync: Timing?
     public var lastRestart: RestartTiming?
+    public var lastCrash: Crash?
     /// Why the session is not serving right now (waiting for …), if so.
     public var phase: String = "starting"
 

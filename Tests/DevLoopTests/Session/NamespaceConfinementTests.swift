@@ -52,6 +52,12 @@ import Testing
             if transport == "exec" {
                 #expect(requests.contains { $0.path.hasSuffix("/exec") }, "\(requests)")
             }
+            // On the node devloop writes only into the sync destination: every exec is a script given
+            // the destination as its folder, or the read of the hostPath probe.
+            let execs = requests.filter { $0.path.hasSuffix("/exec") }.map(NamespaceConfinement.command)
+            let strays = execs.filter { !NamespaceConfinement.staysInDestination($0, destination: "/app") }
+            #expect(strays.isEmpty, "execs outside the destination: \(strays)")
+            print("namespace confinement (\(transport)): \(execs.count) execs, all inside the destination")
             #expect(requests.allSatisfy { $0.userAgent?.hasPrefix("devloop/") == true }, "\(requests)")
         } catch {
             await cluster.stop()
@@ -100,6 +106,17 @@ import Testing
             request("POST", "/api/v1/namespaces/dev/pods/web-1/portforward"),
         ]
         #expect(confinement.violations(inside).isEmpty, "\(confinement.violations(inside))")
+        for stray in [
+            ["sh", "-c", "rm -rf /etc", "sh", "/app"], ["sh", "-c", #"cd -- "$1" && rm -rf /"#, "sh", "/app"],
+            ["sh", "-c", #"cd -- "$1" || exit 1"#, "sh", "/"], ["cat", "/etc/shadow"], ["cat", "/app/../etc/x"],
+            ["tar", "-xf", "-", "-C", "/"],
+        ] {
+            #expect(!NamespaceConfinement.staysInDestination(stray, destination: "/app"), "\(stray) passed")
+        }
+        #expect(
+            NamespaceConfinement.staysInDestination(
+                ["sh", "-c", #"cd -- "$1" && shift && sha256sum -- "$@""#, "sh", "/app", "a"], destination: "/app"))
+        #expect(NamespaceConfinement.staysInDestination(["cat", "/app/.devloop-probe-1f"], destination: "/app"))
     }
 }
 
@@ -116,6 +133,30 @@ struct NamespaceConfinement {
             let reason = problem(request)
             return reason.map { "\(request): \($0)" }
         }
+    }
+
+    /// An exec request's command, from its `command=` query items.
+    static func command(_ request: RecordedRequest) -> [String] {
+        var components = URLComponents()
+        components.percentEncodedQuery = request.query
+        return (components.queryItems ?? []).filter { $0.name == "command" }.compactMap(\.value)
+    }
+
+    /// `sh -c SCRIPT sh DESTINATION …` (sync, listing, hashing: the script goes into $1 first and names
+    /// no absolute path), or
+    /// `cat DESTINATION/.devloop-probe-…` (the hostPath probe, a read).
+    static func staysInDestination(_ command: [String], destination: String) -> Bool {
+        if command.count >= 5, command[0] == "sh", command[1] == "-c", command[4] == destination {
+            let script = command[2]
+            let entersDestination = [#"cd -- "$1""#, #"mkdir -p -- "$1" && cd -- "$1""#].contains {
+                script.hasPrefix($0)
+            }
+            return entersDestination && !script.contains(" /")
+        }
+        if command.count == 2, command[0] == "cat" {
+            return command[1].hasPrefix(destination + "/.devloop-probe-") && !command[1].contains("/../")
+        }
+        return false
     }
 
     private func problem(_ request: RecordedRequest) -> String? {
