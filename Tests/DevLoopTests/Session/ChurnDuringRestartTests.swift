@@ -145,7 +145,7 @@ import Testing
             }
             try await body(project, up)
             up.signal(SIGINT)
-            #expect(up.exitStatus() == 0, "\(up.output)")
+            #expect(await up.exitStatus() == 0, "\(up.output)")
         } catch {
             await cluster.stop()
             throw error

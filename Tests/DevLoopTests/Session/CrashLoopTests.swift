@@ -36,7 +36,7 @@ import Testing
                 }
                 print("crash loop run \(run): \(loop)")
                 #expect(loop.contains("container app of pod \(pod) crashed (exit 3, Error), restarting"), "\(loop)")
-                let status = try DevLoopProcess.run(
+                let status = try await DevLoopProcess.run(
                     ["status", "--json", "--config", project.config], directory: project.root)
                 #expect(status.output.contains(#""exitCode" : 3"#), "\(status.output)")
                 #expect(status.output.contains("waiting for container app"), "\(status.output)")
@@ -61,11 +61,11 @@ import Testing
                 #expect(crashLines.count >= Self.crashes, "\(lines.joined(separator: "\n"))")
                 #expect(logLines.count == crashLines.count, "\(lines.joined(separator: "\n"))")
             }
-            let text = try DevLoopProcess.run(["status", "--config", project.config], directory: project.root)
+            let text = try await DevLoopProcess.run(["status", "--config", project.config], directory: project.root)
             #expect(text.output.contains("last crash  container app of pod \(pod) (exit 3, Error)"), "\(text.output)")
             print(figures.report())
             up.signal(SIGINT)
-            #expect(up.exitStatus() == 0, "\(up.output)")
+            #expect(await up.exitStatus() == 0, "\(up.output)")
         } catch {
             await cluster.stop()
             throw error

@@ -33,14 +33,14 @@ import Testing
             for command in [
                 ["logs", "--no-follow"], ["status", "--json"], ["status"], ["sync", "--verify"], ["down"],
             ] {
-                let run = try DevLoopProcess.run(
+                let run = try await DevLoopProcess.run(
                     Self.strace(traceFile()) + command + ["--config", project.config], directory: project.root,
                     kubeconfig: kubeconfig, executable: "/usr/bin/strace")
                 #expect(run.status == 0, "\(command): \(run.output)")
                 outputs[command.joined(separator: " ")] = run.output
             }
-            #expect(up.exitStatus() == 0, "\(up.output)")
-            up.waitForEnd()
+            #expect(await up.exitStatus() == 0, "\(up.output)")
+            await up.waitForEnd()
             outputs["up"] = up.output
             #expect(outputs["status --json"]?.contains(#""namespace" : "secret-dev""#) == true)
 

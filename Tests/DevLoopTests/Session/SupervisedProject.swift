@@ -68,7 +68,7 @@ struct SupervisedProject {
                 served[path] = await httpGet(port: project.port, path: path, timeout: 5)?.body
             }
             if served == expected {
-                verify = try DevLoopProcess.run(
+                verify = try await DevLoopProcess.run(
                     ["sync", "--verify", "--config", project.config], directory: project.root)
                 if verify.status == 0 { return .now - since }
             }
