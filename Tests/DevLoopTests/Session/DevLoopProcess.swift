@@ -41,6 +41,12 @@ final class DevLoopProcess: @unchecked Sendable {
         reader.start()
     }
 
+    /// A test that throws before its Ctrl-C must not leave devloop behind: a failed fault test left an
+    /// `up` running for an hour, retrying against its kubesim that was gone.
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     /// The test process's environment with HOME, KUBECONFIG (removed when nil) and NO_COLOR set, then
     /// `overrides` (a nil value removes a variable).
     static func environment(home: String, kubeconfig: String?, _ overrides: [String: String?]) -> [String: String] {
