@@ -24,6 +24,7 @@ SERVED = [
     ("networking.k8s.io", "v1", "Ingress"), ("networking.k8s.io", "v1", "NetworkPolicy"),
     ("policy", "v1", "PodDisruptionBudget"), ("discovery.k8s.io", "v1", "EndpointSlice"),
     ("authorization.k8s.io", "v1", "SelfSubjectAccessReview"),
+    ("authentication.k8s.io", "v1", "SelfSubjectReview"),
 ]
 
 

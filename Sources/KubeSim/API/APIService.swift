@@ -141,6 +141,18 @@ public final class APIService: Sendable {
         return review
     }
 
+    /// `kubectl auth whoami`: the user the request authenticated as, as its authenticator knows them.
+    func selfReview(_ body: JSON, user: UserInfo) throws -> JSON {
+        try checkKind(.selfSubjectReviews, body)
+        var review: JSON = ["kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1"]
+        review["metadata"] = body["metadata"] ?? [:]
+        review[path: ["metadata", "creationTimestamp"]] = nil
+        review["status"] = [
+            "userInfo": ["username": .string(user.username), "groups": .array(user.groups.map { .string($0) })]
+        ]
+        return review
+    }
+
     /// Carries the server-owned fields of `old` into an updated object and bumps the generation when
     /// anything outside metadata and status changed.
     func carryOver(from old: JSON, into new: inout JSON, resource: ResourceType, keepStatus: Bool) {

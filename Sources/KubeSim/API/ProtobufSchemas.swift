@@ -96,5 +96,6 @@ enum Schemas {
             9: ("type", .string),
         ],
         "SelfSubjectAccessReview": [1: ("metadata", .message(objectMeta))],
+        "SelfSubjectReview": [1: ("metadata", .message(objectMeta))],
     ]
 }

@@ -47,15 +47,21 @@ public struct ResourceType: Sendable, Hashable {
         group: "authorization.k8s.io", version: "v1", name: "selfsubjectaccessreviews",
         singularName: "selfsubjectaccessreview", kind: "SelfSubjectAccessReview", namespaced: false,
         shortNames: [], verbs: ["create"], subresources: [])
+    public static let selfSubjectReviews = ResourceType(
+        group: "authentication.k8s.io", version: "v1", name: "selfsubjectreviews",
+        singularName: "selfsubjectreview", kind: "SelfSubjectReview", namespaced: false,
+        shortNames: [], verbs: ["create"], subresources: [])
+    /// Answered from the request, never stored.
+    static let reviews: [ResourceType] = [.selfSubjectAccessReviews, .selfSubjectReviews]
 
     /// Every resource served, in discovery order.
     public static let all: [ResourceType] =
         [
             .namespaces, .pods, .services, .configMaps, .secrets, .events, .deployments, .replicaSets,
-        ] + workloadKinds + [.selfSubjectAccessReviews]
+        ] + workloadKinds + reviews
 
-    /// Resources kept in the store (the access review is answered, never stored).
-    public static let stored: [ResourceType] = all.filter { $0 != .selfSubjectAccessReviews }
+    /// Resources kept in the store (the reviews are answered, never stored).
+    public static let stored: [ResourceType] = all.filter { !reviews.contains($0) }
 
     static func find(group: String, version: String, name: String) -> ResourceType? {
         all.first { $0.group == group && $0.version == version && $0.name == name }

@@ -18,7 +18,7 @@ protocol APIResponder: Sendable {
     func respond(_ request: HTTPRequest) async -> HTTPResponse
     /// nil: no upgrade (the request is then answered by `respond`, with the reason).
     func planUpgrade(_ request: HTTPRequest, offered: [String], spdy: Bool) async -> UpgradePlan?
-    func user(head: HTTPRequestHead, channel: Channel) async -> String?
+    func user(head: HTTPRequestHead, channel: Channel) async -> UserInfo?
 }
 
 /// The HTTPS listener on 127.0.0.1: TLS with optional client certificates, HTTP/1.1, upgrades.

@@ -8,14 +8,14 @@ import NIOSSL
 final class APIRouter: APIResponder {
     let api: APIService
     let pods: PodStreams
-    let tokens: [String: String]
+    let tokens: [String: UserInfo]
     let port: Int
     let responseDelay: Locked<Duration>
     let bookmarkInterval: Duration
     let profile: APIServerProfile
 
     init(
-        api: APIService, pods: PodStreams, tokens: [String: String], port: Int, responseDelay: Locked<Duration>,
+        api: APIService, pods: PodStreams, tokens: [String: UserInfo], port: Int, responseDelay: Locked<Duration>,
         bookmarkInterval: Duration, profile: APIServerProfile = .current
     ) {
         self.profile = profile
@@ -28,7 +28,7 @@ final class APIRouter: APIResponder {
     }
 
     /// A bearer token from the token file, or a client certificate the TLS layer verified against the CA.
-    func user(head: HTTPRequestHead, channel: Channel) async -> String? {
+    func user(head: HTTPRequestHead, channel: Channel) async -> UserInfo? {
         // Either authenticator may succeed, as kube-apiserver's union of token and x509 authenticators.
         if let authorization = head.headers.first(name: "authorization") {
             let parts = authorization.split(separator: " ", maxSplits: 1)
@@ -39,7 +39,11 @@ final class APIRouter: APIResponder {
             }
         }
         guard let certificate = try? await channel.nioSSL_peerCertificate().get() else { return nil }
-        return certificate.subjectName.last { $0.type == .commonName }?.value ?? "kubesim-client"
+        // x509: the common name is the user, each organization a group.
+        let subject = certificate.subjectName
+        return UserInfo(
+            username: subject.last { $0.type == .commonName }?.value ?? "kubesim-client",
+            groups: subject.filter { $0.type == .organization }.map(\.value))
     }
 
     func respond(_ request: HTTPRequest) async -> HTTPResponse {
@@ -61,6 +65,8 @@ final class APIRouter: APIResponder {
         let notFound = APIError(
             code: 404, reason: "NotFound", message: "the server could not find the requested resource")
         if case .resource(let path) = route { return try await resource(path, request) }
+        // A path nothing is served at is not found whatever the verb; 405 is for a served one.
+        if route == .unknown { throw notFound }
         guard request.method == .GET else { throw APIError.methodNotAllowed() }
         switch route {
         case .version: return .json(Discovery.version(profile))

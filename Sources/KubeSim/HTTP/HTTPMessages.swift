@@ -10,9 +10,9 @@ struct HTTPRequest: Sendable {
     var query: [String: [String]]
     var headers: HTTPHeaders
     var body: ByteBuffer?
-    var user: String?
+    var user: UserInfo?
 
-    init(head: HTTPRequestHead, body: ByteBuffer?, user: String?) {
+    init(head: HTTPRequestHead, body: ByteBuffer?, user: UserInfo?) {
         method = head.method
         uri = head.uri
         headers = head.headers

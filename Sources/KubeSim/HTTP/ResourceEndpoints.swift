@@ -13,6 +13,9 @@ extension APIRouter {
             case .GET:
                 if path.legacyWatch || request.flag("watch") { return try await watch(path, request) }
                 return try await list(path, request)
+            case .POST where resource == .selfSubjectReviews:
+                guard let user = request.user else { throw APIError.unauthorized }
+                return .json(try api.selfReview(Self.decodeBody(request), user: user), status: .created)
             case .POST:
                 let (body, warnings) = try Self.validated(Self.decodeBody(request), resource, request)
                 let created = try await api.create(

@@ -16,10 +16,10 @@ public struct TokenFile: Sendable {
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
     }
 
-    /// token → user name.
-    public func load() throws -> [String: String] {
+    /// token → user, with the groups of the quoted fourth field.
+    func load() throws -> [String: UserInfo] {
         let text = try String(contentsOf: url, encoding: .utf8)
-        var tokens: [String: String] = [:]
+        var tokens: [String: UserInfo] = [:]
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
@@ -28,9 +28,16 @@ public struct TokenFile: Sendable {
                 throw KubeSimError.configuration(
                     "\(url.path):\(number + 1): expected token,user,uid[,\"groups\"]")
             }
-            tokens[fields[0]] = fields[1]
+            let groups = fields.count > 3 ? Self.groups(fields[3]) : []
+            tokens[fields[0]] = UserInfo(username: fields[1], groups: groups)
         }
         return tokens
+    }
+
+    /// `"a,b"` or `a`: the groups field, quoted when it holds more than one.
+    private static func groups(_ field: String) -> [String] {
+        let unquoted = field.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+        return unquoted.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     /// The first token of the file (what a test uses to authenticate with a bearer token).

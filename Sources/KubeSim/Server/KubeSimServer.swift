@@ -198,7 +198,7 @@ private final class LazyResponder: APIResponder {
         await target.current?.planUpgrade(request, offered: offered, spdy: spdy)
     }
 
-    func user(head: HTTPRequestHead, channel: Channel) async -> String? {
+    func user(head: HTTPRequestHead, channel: Channel) async -> UserInfo? {
         await target.current?.user(head: head, channel: channel)
     }
 }
