@@ -12,15 +12,17 @@ import kubernetes_validate
 VERSION = "v1.32.0-local"
 OUT = os.path.join(os.path.dirname(__file__), "..", "Sources", "KubeSim", "API", "OpenAPISchemaData.swift")
 
-# The kinds kubesim serves (group, version, kind): must match ResourceType.all.
+# The kinds kubesim serves (group, version, kind): must match ResourceType.served.
 SERVED = [
     ("", "v1", "Namespace"), ("", "v1", "Pod"), ("", "v1", "Service"), ("", "v1", "ConfigMap"),
     ("", "v1", "Secret"), ("", "v1", "Event"), ("", "v1", "ServiceAccount"), ("", "v1", "Node"),
     ("", "v1", "PersistentVolumeClaim"), ("", "v1", "PersistentVolume"), ("", "v1", "Endpoints"),
+    ("", "v1", "ComponentStatus"),
     ("apps", "v1", "Deployment"), ("apps", "v1", "ReplicaSet"), ("apps", "v1", "StatefulSet"),
     ("apps", "v1", "ControllerRevision"),
     ("batch", "v1", "Job"), ("batch", "v1", "CronJob"),
-    ("autoscaling", "v2", "HorizontalPodAutoscaler"), ("autoscaling", "v1", "Scale"),
+    ("autoscaling", "v2", "HorizontalPodAutoscaler"), ("autoscaling", "v1", "HorizontalPodAutoscaler"),
+    ("autoscaling", "v1", "Scale"),
     ("networking.k8s.io", "v1", "Ingress"), ("networking.k8s.io", "v1", "NetworkPolicy"),
     ("policy", "v1", "PodDisruptionBudget"), ("discovery.k8s.io", "v1", "EndpointSlice"),
     ("authorization.k8s.io", "v1", "SelfSubjectAccessReview"),

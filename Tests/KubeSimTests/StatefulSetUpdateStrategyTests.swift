@@ -53,11 +53,8 @@ import Testing
             #expect(try await revision(kubectl, "web-1") == initial.update)
             // A pod below the partition comes back at the current revision, with its template.
             let uid = try await kubectl.run(["get", "pod", "web-0", "-n", "sts", "-o", "jsonpath={.metadata.uid}"])
-            // --wait=false: kubectl's wait gets the pod, then lists and watches for its DELETED event;
-            // kubesim can delete it and the controller recreate web-0 between that get and that list,
-            // and then kubectl waits for ever (seen once in a fresh-clone run). The UID check below is
-            // what this test needs.
-            #expect(try await kubectl.run(["delete", "pod", "web-0", "-n", "sts", "--wait=false"]).status == 0)
+            // kubectl waits for the DELETED event (StatefulSetDeleteTests: it no longer can miss it).
+            #expect(try await kubectl.run(["delete", "pod", "web-0", "-n", "sts", "--timeout=120s"]).status == 0)
             try await eventually("web-0 is back", timeout: .seconds(90)) {
                 let now = try await kubectl.run([
                     "get", "pod", "web-0", "-n", "sts", "-o", "jsonpath={.metadata.uid} {.status.phase}",
@@ -94,7 +91,7 @@ import Testing
             let refused = try await kubectl.run(["rollout", "status", "sts/web", "-n", "sts", "--timeout=10s"])
             #expect(refused.status != 0)
             #expect(refused.stderr.contains("rollout status is only available for RollingUpdate strategy type"))
-            #expect(try await kubectl.run(["delete", "pod", "web-1", "-n", "sts", "--wait=false"]).status == 0)
+            #expect(try await kubectl.run(["delete", "pod", "web-1", "-n", "sts", "--timeout=120s"]).status == 0)
             try await eventually("web-1 returns at the update revision", timeout: .seconds(90)) {
                 try await revision(kubectl, "web-1") == third.update
             }

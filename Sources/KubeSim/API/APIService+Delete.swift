@@ -7,6 +7,11 @@ extension APIService {
     func delete(_ resource: ResourceType, namespace: String?, name: String, options: DeleteOptions) async throws -> (
         JSON, Int
     ) {
+        if resource != resource.storageVersion {
+            let (result, code) = try await delete(
+                resource.storageVersion, namespace: namespace, name: name, options: options)
+            return (result["kind"] == "Status" ? result : VersionConversion.toServed(result, resource), code)
+        }
         let objectKey = key(resource, namespace, name)
         guard let live = await store.get(objectKey) else { throw APIError.notFound(resource, name) }
         if let uid = options.preconditionUID, uid != live.uid {

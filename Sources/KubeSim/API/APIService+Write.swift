@@ -15,6 +15,14 @@ extension APIService {
         }
         guard config.objectValue != nil else { throw APIError.badRequest("the apply configuration is not an object") }
         try checkKind(resource, config)
+        if resource != resource.storageVersion {
+            let live = await store.get(key(resource, namespace, name))
+            let (stored, created) = try await apply(
+                resource.storageVersion, namespace: namespace, name: name,
+                config: VersionConversion.toStorage(config, resource, live: live), fieldManager: fieldManager,
+                force: force, dryRun: dryRun)
+            return (VersionConversion.toServed(stored, resource), created)
+        }
         guard config["kind"] != nil, config["apiVersion"] != nil else {
             throw APIError.badRequest("invalid object type: apiVersion and kind are required in an apply configuration")
         }
@@ -126,6 +134,17 @@ extension APIService {
         _ resource: ResourceType, namespace: String?, name: String, fieldManager: String, keepStatus: Bool,
         dryRun: Bool = false, _ transform: @Sendable @escaping (JSON) throws -> JSON
     ) async throws -> JSON {
+        if resource != resource.storageVersion {
+            // The transform sees (and writes) the object as the version the request named.
+            let stored = try await update(
+                resource.storageVersion, namespace: namespace, name: name, fieldManager: fieldManager,
+                keepStatus: keepStatus, dryRun: dryRun
+            ) { live in
+                VersionConversion.toStorage(
+                    try transform(VersionConversion.toServed(live, resource)), resource, live: live)
+            }
+            return VersionConversion.toServed(stored, resource)
+        }
         let objectKey = key(resource, namespace, name)
         let change: @Sendable (inout JSON) throws -> Void = { live in
             var updated = try transform(live)
@@ -140,7 +159,7 @@ extension APIService {
         }
         // dryRun=All: everything a write does (transform, defaults, validation) but storing it.
         if dryRun {
-            var live = try await get(resource, namespace: namespace, name: name)
+            guard var live = await store.get(objectKey) else { throw APIError.notFound(resource, name) }
             try change(&live)
             return live
         }

@@ -16,7 +16,7 @@ public final class APIService: Sendable {
         guard let object = await store.get(key(resource, namespace, name)) else {
             throw APIError.notFound(resource, name)
         }
-        return object
+        return VersionConversion.toServed(object, resource)
     }
 
     func list(
@@ -28,7 +28,7 @@ public final class APIService: Sendable {
         return [
             "kind": .string(resource.listKind), "apiVersion": .string(resource.apiVersion),
             "metadata": ["resourceVersion": .string(String(version))],
-            "items": .array(selected.map(Self.listItem)),
+            "items": .array(selected.map { Self.listItem(VersionConversion.toServed($0, resource)) }),
         ]
     }
 
@@ -44,6 +44,13 @@ public final class APIService: Sendable {
         _ resource: ResourceType, namespace: String?, body: JSON, fieldManager: String? = nil, dryRun: Bool = false
     ) async throws -> JSON {
         if resource == .selfSubjectAccessReviews { return accessReview(body) }
+        if resource != resource.storageVersion {
+            try checkKind(resource, body)
+            let stored = try await create(
+                resource.storageVersion, namespace: namespace, body: VersionConversion.toStorage(body, resource),
+                fieldManager: fieldManager, dryRun: dryRun)
+            return VersionConversion.toServed(stored, resource)
+        }
         var object = try prepareNew(resource, namespace: namespace, body: body)
         if let fieldManager {
             ManagedFieldsEntry.recordUpdate(

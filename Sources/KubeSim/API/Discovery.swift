@@ -30,11 +30,16 @@ enum Discovery {
     }
 
     static func group(_ name: String) -> JSON? {
-        guard let resource = ResourceType.all.first(where: { $0.group == name }) else { return nil }
-        let version: JSON = ["groupVersion": .string(resource.apiVersion), "version": .string(resource.version)]
+        // The preferred version first (the one in `ResourceType.all`), then the others of the group.
+        var versions: [String] = []
+        for resource in ResourceType.served where resource.group == name && !versions.contains(resource.version) {
+            versions.append(resource.version)
+        }
+        guard let preferred = versions.first else { return nil }
+        let entries: [JSON] = versions.map { ["groupVersion": .string("\(name)/\($0)"), "version": .string($0)] }
         return [
-            "kind": "APIGroup", "apiVersion": "v1", "name": .string(name), "versions": [version],
-            "preferredVersion": version,
+            "kind": "APIGroup", "apiVersion": "v1", "name": .string(name), "versions": .array(entries),
+            "preferredVersion": ["groupVersion": .string("\(name)/\(preferred)"), "version": .string(preferred)],
         ]
     }
 
@@ -50,7 +55,7 @@ enum Discovery {
     }
 
     static func resourceList(group: String, version: String) -> JSON? {
-        let resources = ResourceType.all.filter { $0.group == group && $0.version == version }
+        let resources = ResourceType.served.filter { $0.group == group && $0.version == version }
         guard !resources.isEmpty else { return nil }
         var entries: [JSON] = []
         for resource in resources {
@@ -66,7 +71,7 @@ enum Discovery {
                 let verbs: [JSON] =
                     switch subresource {
                     case "log": ["get"]
-                    case "exec", "portforward": ["create", "get"]
+                    case "exec", "portforward", "attach": ["create", "get"]
                     default: ["get", "patch", "update"]
                     }
                 let kind = subresource == "scale" ? "Scale" : resource.kind

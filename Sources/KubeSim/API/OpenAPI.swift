@@ -4,7 +4,7 @@
 enum OpenAPI {
     static func index() -> JSON {
         var paths: [String: JSON] = [:]
-        for resource in ResourceType.all {
+        for resource in ResourceType.served {
             let path = groupVersionPath(resource)
             paths[path] = ["serverRelativeURL": .string("/openapi/v3/\(path)?hash=\(KubeSimInfo.version)")]
         }
@@ -17,7 +17,7 @@ enum OpenAPI {
 
     /// The document of one group version, nil when kubesim does not serve it.
     static func document(_ path: String) -> JSON? {
-        let resources = ResourceType.all.filter { groupVersionPath($0) == path }
+        let resources = ResourceType.served.filter { groupVersionPath($0) == path }
         guard !resources.isEmpty else { return nil }
         var paths: [String: JSON] = [:]
         for resource in resources {

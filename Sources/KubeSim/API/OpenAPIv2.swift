@@ -10,7 +10,7 @@ enum OpenAPIv2 {
 
     private static func build() -> JSON {
         var paths: [String: JSON] = [:]
-        for resource in ResourceType.all {
+        for resource in ResourceType.served {
             let schema = OpenAPISchemas.schemaName(resource).map { "#/definitions/\($0)" }
             for route in OpenAPI.routes(resource) {
                 var item = paths[route.path] ?? [:]

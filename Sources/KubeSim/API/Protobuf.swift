@@ -35,7 +35,7 @@ enum Protobuf {
                 raw = body
             }
         }
-        guard let schema = Schemas.byKind[kind] else {
+        guard let schema = Schemas.byVersionAndKind[apiVersion + " " + kind] ?? Schemas.byKind[kind] else {
             throw APIError.unsupportedMediaType("application/vnd.kubernetes.protobuf (kind \(kind))")
         }
         var object = try decode(raw, schema)

@@ -63,6 +63,24 @@ enum Schemas {
         6: ("successfulJobsHistoryLimit", .int), 7: ("failedJobsHistoryLimit", .int), 8: ("timeZone", .string),
     ]
 
+    /// Kinds whose message differs between the versions kubesim serves.
+    static let byVersionAndKind: [String: Protobuf.Schema] = [
+        // `kubectl autoscale`: autoscaling/v1's CPU target (v2's spec numbers 4 and 5 differently).
+        "autoscaling/v1 HorizontalPodAutoscaler": [
+            1: ("metadata", .message(objectMeta)),
+            2: (
+                "spec",
+                .message([
+                    1: (
+                        "scaleTargetRef",
+                        .message([1: ("kind", .string), 2: ("name", .string), 3: ("apiVersion", .string)])
+                    ),
+                    2: ("minReplicas", .int), 3: ("maxReplicas", .int), 4: ("targetCPUUtilizationPercentage", .int),
+                ])
+            ),
+        ]
+    ]
+
     static let byKind: [String: Protobuf.Schema] = [
         "Job": [1: ("metadata", .message(objectMeta)), 2: ("spec", .message(jobSpec))],
         "CronJob": [1: ("metadata", .message(objectMeta)), 2: ("spec", .message(cronJobSpec))],

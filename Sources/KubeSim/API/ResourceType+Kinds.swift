@@ -32,6 +32,11 @@ extension ResourceType {
         group: "autoscaling", version: "v2", name: "horizontalpodautoscalers",
         singularName: "horizontalpodautoscaler", kind: "HorizontalPodAutoscaler", namespaced: true,
         shortNames: ["hpa"], verbs: crud, subresources: ["status"])
+    /// autoscaling/v1: what `kubectl autoscale` creates; stored as v2 (see HorizontalPodAutoscalerConversion).
+    public static let horizontalPodAutoscalersV1 = ResourceType(
+        group: "autoscaling", version: "v1", name: "horizontalpodautoscalers",
+        singularName: "horizontalpodautoscaler", kind: "HorizontalPodAutoscaler", namespaced: true,
+        shortNames: ["hpa"], verbs: crud, subresources: ["status"])
     public static let ingresses = ResourceType(
         group: "networking.k8s.io", version: "v1", name: "ingresses", singularName: "ingress", kind: "Ingress",
         namespaced: true, shortNames: ["ing"], verbs: crud, subresources: ["status"])

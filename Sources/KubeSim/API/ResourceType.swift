@@ -24,7 +24,7 @@ public struct ResourceType: Sendable, Hashable {
         subresources: ["status"])
     public static let pods = ResourceType(
         group: "", version: "v1", name: "pods", singularName: "pod", kind: "Pod", namespaced: true,
-        shortNames: ["po"], verbs: crud, subresources: ["status", "log", "exec", "portforward"])
+        shortNames: ["po"], verbs: crud, subresources: ["status", "log", "exec", "portforward", "attach"])
     public static let services = ResourceType(
         group: "", version: "v1", name: "services", singularName: "service", kind: "Service", namespaced: true,
         shortNames: ["svc"], verbs: crud, subresources: ["status"])
@@ -51,23 +51,41 @@ public struct ResourceType: Sendable, Hashable {
         group: "authentication.k8s.io", version: "v1", name: "selfsubjectreviews",
         singularName: "selfsubjectreview", kind: "SelfSubjectReview", namespaced: false,
         shortNames: [], verbs: ["create"], subresources: [])
+    /// `kubectl get componentstatuses`: deprecated since 1.19, still served (with a Warning) by 1.32.
+    public static let componentStatuses = ResourceType(
+        group: "", version: "v1", name: "componentstatuses", singularName: "componentstatus",
+        kind: "ComponentStatus", namespaced: false, shortNames: ["cs"], verbs: ["get", "list"], subresources: [])
     /// Answered from the request, never stored.
     static let reviews: [ResourceType] = [.selfSubjectAccessReviews, .selfSubjectReviews]
+    /// Answered from what kubesim is, never stored.
+    static let answered: [ResourceType] = reviews + [.componentStatuses]
 
-    /// Every resource served, in discovery order.
+    /// Every resource served at its preferred (storage) version, in discovery order.
     public static let all: [ResourceType] =
         [
             .namespaces, .pods, .services, .configMaps, .secrets, .events, .deployments, .replicaSets,
+            .componentStatuses,
         ] + workloadKinds + reviews
 
-    /// Resources kept in the store (the reviews are answered, never stored).
-    public static let stored: [ResourceType] = all.filter { !reviews.contains($0) }
+    /// The same resources at another version, stored at the version in `all` and converted on every verb.
+    public static let otherVersions: [ResourceType] = [.horizontalPodAutoscalersV1]
+
+    /// Every group, version and resource a request may name.
+    public static let served: [ResourceType] = all + otherVersions
+
+    /// Resources kept in the store (the reviews and component statuses are answered, never stored).
+    public static let stored: [ResourceType] = all.filter { !answered.contains($0) }
+
+    /// The version this resource is stored (and controlled) at: itself, except for `otherVersions`.
+    public var storageVersion: ResourceType {
+        Self.all.first { $0.group == group && $0.name == name } ?? self
+    }
 
     static func find(group: String, version: String, name: String) -> ResourceType? {
-        all.first { $0.group == group && $0.version == version && $0.name == name }
+        served.first { $0.group == group && $0.version == version && $0.name == name }
     }
 
     static func find(apiVersion: String, kind: String) -> ResourceType? {
-        all.first { $0.apiVersion == apiVersion && $0.kind == kind }
+        served.first { $0.apiVersion == apiVersion && $0.kind == kind }
     }
 }

@@ -10,25 +10,30 @@ extension TableConverter {
         }
         switch resource {
         case .nodes:
-            return [name, text("Status"), text("Roles"), age, text("Version"), text("Internal-IP", priority: 1)]
+            return [name, text("Status"), text("Roles"), age, text("Version")]
+                + ["Internal-IP", "External-IP", "OS-Image", "Kernel-Version", "Container-Runtime"].map {
+                    text($0, priority: 1)
+                }
         case .serviceAccounts: return [name, Column(name: "Secrets", type: "integer"), age]
         case .persistentVolumeClaims:
             return [
-                name, text("Status"), text("Volume"), text("Capacity"), text("Access Modes"), text("StorageClass"), age,
+                name, text("Status"), text("Volume"), text("Capacity"), text("Access Modes"), text("StorageClass"),
+                text("VolumeAttributesClass"), age, text("VolumeMode", priority: 1),
             ]
         case .persistentVolumes:
             return [
                 name, text("Capacity"), text("Access Modes"), text("Reclaim Policy"), text("Status"), text("Claim"),
-                age,
+                text("StorageClass"), text("VolumeAttributesClass"), text("Reason"), age,
+                text("VolumeMode", priority: 1),
             ]
-        case .statefulSets: return [name, text("Ready"), age]
+        case .statefulSets: return [name, text("Ready"), age] + templateColumns(selector: false)
         case .controllerRevisions: return [name, text("Controller"), Column(name: "Revision", type: "integer"), age]
-        case .jobs: return [name, text("Status"), text("Completions"), text("Duration"), age]
+        case .jobs: return [name, text("Status"), text("Completions"), text("Duration"), age] + templateColumns()
         case .cronJobs:
             return [
                 name, text("Schedule"), text("Timezone"), Column(name: "Suspend", type: "boolean"),
                 Column(name: "Active", type: "integer"), text("Last Schedule"), age,
-            ]
+            ] + templateColumns()
         case .horizontalPodAutoscalers:
             return [name, text("Reference"), text("Targets"), text("MinPods"), text("MaxPods"), text("Replicas"), age]
         case .ingresses: return [name, text("Class"), text("Hosts"), text("Address"), text("Ports"), age]
@@ -36,6 +41,7 @@ extension TableConverter {
         case .podDisruptionBudgets:
             return [name, text("Min Available"), text("Max Unavailable"), text("Allowed Disruptions"), age]
         case .endpoints: return [name, text("Endpoints"), age]
+        case .componentStatuses: return [name, text("Status"), text("Message"), text("Error")]
         default: return nil
         }
     }
@@ -50,6 +56,15 @@ extension TableConverter {
         }
         let selector = (object[path: ["spec", "podSelector", "matchLabels"]]?.objectValue ?? [:])
             .sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.stringValue ?? "")" }.joined(separator: ",")
+        func address(_ type: String) -> String {
+            let found = object[path: ["status", "addresses"]]?.arrayValue?.first { $0["type"]?.stringValue == type }
+            return found?["address"]?.stringValue ?? "<none>"
+        }
+        let claimRef = object[path: ["spec", "claimRef"]]
+        let claim =
+            claimRef.map {
+                "\($0["namespace"]?.stringValue ?? "")/\($0["name"]?.stringValue ?? "")"
+            } ?? ""
         switch resource {
         case .nodes:
             let ready = object[path: ["status", "conditions"]]?.arrayValue?.first { $0["type"] == "Ready" }
@@ -60,7 +75,10 @@ extension TableConverter {
             return [
                 name, .string(ready?["status"] == "True" ? "Ready" : "NotReady"),
                 .string(roles.isEmpty ? "<none>" : roles.sorted().joined(separator: ",")), age,
-                value(["status", "nodeInfo", "kubeletVersion"], ""), .string("127.0.0.1"),
+                value(["status", "nodeInfo", "kubeletVersion"], ""), .string(address("InternalIP")),
+                .string(address("ExternalIP")), value(["status", "nodeInfo", "osImage"], "<unknown>"),
+                value(["status", "nodeInfo", "kernelVersion"], "<unknown>"),
+                value(["status", "nodeInfo", "containerRuntimeVersion"], "<unknown>"),
             ]
         case .serviceAccounts: return [name, .int(Int64(object["secrets"]?.arrayValue?.count ?? 0)), age]
         case .persistentVolumeClaims:
@@ -70,7 +88,9 @@ extension TableConverter {
                 .string(
                     (object[path: ["spec", "accessModes"]]?.arrayValue ?? []).compactMap(\.stringValue).joined(
                         separator: ",")),
-                value(["spec", "storageClassName"], "<unset>"), age,
+                value(["spec", "storageClassName"], "<unset>"),
+                value(["spec", "volumeAttributesClassName"], "<unset>"),
+                age, value(["spec", "volumeMode"], "Filesystem"),
             ]
         case .persistentVolumes:
             return [
@@ -79,11 +99,14 @@ extension TableConverter {
                     (object[path: ["spec", "accessModes"]]?.arrayValue ?? []).compactMap(\.stringValue).joined(
                         separator: ",")),
                 value(["spec", "persistentVolumeReclaimPolicy"], "Retain"), value(["status", "phase"], "Available"),
-                value(["spec", "claimRef", "name"], ""), age,
+                .string(claim), value(["spec", "storageClassName"], ""),
+                value(["spec", "volumeAttributesClassName"], "<unset>"), value(["status", "reason"], ""), age,
+                value(["spec", "volumeMode"], "Filesystem"),
             ]
         case .statefulSets:
             let ready = object[path: ["status", "readyReplicas"]]?.intValue ?? 0
             return [name, .string("\(ready)/\(object[path: ["spec", "replicas"]]?.intValue ?? 1)"), age]
+                + templateCells(object, spec: ["spec", "template", "spec"])
         case .jobs:
             let succeeded = object[path: ["status", "succeeded"]]?.intValue ?? 0
             let complete =
@@ -93,7 +116,8 @@ extension TableConverter {
             return [
                 name, .string(complete ? "Complete" : failed ? "Failed" : "Running"),
                 .string("\(succeeded)/\(object[path: ["spec", "completions"]]?.intValue ?? 1)"), .string(""), age,
-            ]
+            ] + templateCells(object, spec: ["spec", "template", "spec"])
+                + [.string(selectorText(object[path: ["spec", "selector"]]))]
         case .cronJobs:
             let last = object[path: ["status", "lastScheduleTime"]]?.stringValue.flatMap(Timestamps.parse)
             return [
@@ -101,7 +125,8 @@ extension TableConverter {
                 .string(object[path: ["spec", "suspend"]]?.boolValue == true ? "True" : "False"),
                 .int(Int64(object[path: ["status", "active"]]?.arrayValue?.count ?? 0)),
                 .string(last.map { Timestamps.humanDuration(Int(Date().timeIntervalSince($0))) } ?? "<none>"), age,
-            ]
+            ] + templateCells(object, spec: ["spec", "jobTemplate", "spec", "template", "spec"])
+                + [.string(selectorText(object[path: ["spec", "jobTemplate", "spec", "selector"]]))]
         case .controllerRevisions:
             let owner = object[path: ["metadata", "ownerReferences"]]?.arrayValue?.first { $0["controller"] == true }
             let group = (owner?["apiVersion"]?.stringValue ?? "").split(separator: "/").dropLast().first ?? ""
@@ -146,6 +171,13 @@ extension TableConverter {
                     .flatMap { ip in ports.map { "\(ip):\($0)" } }
             }
             return [name, .string(addresses.isEmpty ? "<none>" : addresses.joined(separator: ",")), age]
+        case .componentStatuses:
+            // printComponentStatus: Healthy/Unhealthy from the Healthy condition, its message and error.
+            let healthy = object["conditions"]?.arrayValue?.first { $0["type"] == "Healthy" }
+            return [
+                name, .string(healthy?["status"] == "True" ? "Healthy" : "Unhealthy"),
+                .string(healthy?["message"]?.stringValue ?? ""), .string(healthy?["error"]?.stringValue ?? ""),
+            ]
         default: return nil
         }
     }

@@ -10,7 +10,10 @@ enum TableConverter {
         var priority: Int = 0
     }
 
-    static func table(_ resource: ResourceType, objects: [JSON], resourceVersion: String?, now: Date = Date()) -> JSON {
+    static func table(_ served: ResourceType, objects: [JSON], resourceVersion: String?, now: Date = Date()) -> JSON {
+        // The printers see the stored version, whichever version the request named.
+        let resource = served.storageVersion
+        let objects = objects.map { VersionConversion.toStorage($0, served, live: $0) }
         var metadata: JSON = [:]
         if let resourceVersion { metadata["resourceVersion"] = .string(resourceVersion) }
         return [
@@ -44,20 +47,19 @@ enum TableConverter {
                 name, Column(name: "Ready", type: "string"), Column(name: "Status", type: "string"),
                 Column(name: "Restarts", type: "string"), age, Column(name: "IP", type: "string", priority: 1),
                 Column(name: "Node", type: "string", priority: 1),
+                Column(name: "Nominated Node", type: "string", priority: 1),
+                Column(name: "Readiness Gates", type: "string", priority: 1),
             ]
         case .deployments:
             return [
                 name, Column(name: "Ready", type: "string"), Column(name: "Up-to-date", type: "integer"),
                 Column(name: "Available", type: "integer"), age,
-                Column(name: "Containers", type: "string", priority: 1),
-                Column(name: "Images", type: "string", priority: 1),
-                Column(name: "Selector", type: "string", priority: 1),
-            ]
+            ] + templateColumns()
         case .replicaSets:
             return [
                 name, Column(name: "Desired", type: "integer"), Column(name: "Current", type: "integer"),
                 Column(name: "Ready", type: "integer"), age,
-            ]
+            ] + templateColumns()
         case .services:
             return [
                 name, Column(name: "Type", type: "string"), Column(name: "Cluster-IP", type: "string"),
@@ -71,7 +73,10 @@ enum TableConverter {
             return [
                 Column(name: "Last Seen", type: "string"), Column(name: "Type", type: "string"),
                 Column(name: "Reason", type: "string"), Column(name: "Object", type: "string"),
-                Column(name: "Message", type: "string"),
+                Column(name: "Subobject", type: "string", priority: 1),
+                Column(name: "Source", type: "string", priority: 1), Column(name: "Message", type: "string"),
+                Column(name: "First Seen", type: "string", priority: 1),
+                Column(name: "Count", type: "string", priority: 1),
                 Column(name: "Name", type: "string", format: "name", priority: 1),
             ]
         default: return kindColumns(resource) ?? [name, age]
@@ -93,25 +98,21 @@ enum TableConverter {
                 age,
                 .string(object[path: ["status", "podIP"]]?.stringValue ?? "<none>"),
                 .string(object[path: ["spec", "nodeName"]]?.stringValue ?? "<none>"),
+                .string(object[path: ["status", "nominatedNodeName"]]?.stringValue ?? "<none>"),
+                .string(readinessGates(object)),
             ]
         case .deployments:
-            let containers = object[path: ["spec", "template", "spec", "containers"]]?.arrayValue ?? []
             let ready = object[path: ["status", "readyReplicas"]]?.intValue ?? 0
-            let selector = LabelSelector(object: object[path: ["spec", "selector"]]).requirements.map { requirement in
-                if case .equals(let key, let value) = requirement { return "\(key)=\(value)" }
-                return ""
-            }
             return [
                 name, .string("\(ready)/\(object[path: ["spec", "replicas"]]?.intValue ?? 0)"),
                 int(["status", "updatedReplicas"]), int(["status", "availableReplicas"]), age,
-                .string(containers.compactMap { $0["name"]?.stringValue }.joined(separator: ",")),
-                .string(containers.compactMap { $0["image"]?.stringValue }.joined(separator: ",")),
-                .string(selector.joined(separator: ",")),
-            ]
+            ] + templateCells(object, spec: ["spec", "template", "spec"])
+                + [.string(selectorText(object[path: ["spec", "selector"]]))]
         case .replicaSets:
             return [
                 name, int(["spec", "replicas"]), int(["status", "replicas"]), int(["status", "readyReplicas"]), age,
-            ]
+            ] + templateCells(object, spec: ["spec", "template", "spec"])
+                + [.string(selectorText(object[path: ["spec", "selector"]]))]
         case .services:
             let ports = (object[path: ["spec", "ports"]]?.arrayValue ?? []).map { port in
                 "\(port["port"]?.intValue ?? 0)/\(port["protocol"]?.stringValue ?? "TCP")"
@@ -134,17 +135,49 @@ enum TableConverter {
         case .events:
             let involved = object["involvedObject"] ?? [:]
             let kind = involved["kind"]?.stringValue?.lowercased() ?? ""
-            let seen = object["lastTimestamp"]?.stringValue.flatMap(Timestamps.parse).map {
-                Timestamps.humanDuration(Int(now.timeIntervalSince($0)))
+            func since(_ field: String) -> String? {
+                object[field]?.stringValue.flatMap(Timestamps.parse).map {
+                    Timestamps.humanDuration(Int(now.timeIntervalSince($0)))
+                }
             }
+            let first = since("firstTimestamp") ?? since("eventTime") ?? "<unknown>"
+            let count = object["count"]?.intValue ?? 0
+            let involvedName = involved["name"]?.stringValue ?? ""
             return [
-                .string(seen ?? Timestamps.age(of: object, now: now)), object["type"] ?? "Normal",
-                object["reason"] ?? "", .string("\(kind)/\(involved["name"]?.stringValue ?? "")"),
-                object["message"] ?? "", name,
+                .string(since("lastTimestamp") ?? first), object["type"] ?? "Normal", object["reason"] ?? "",
+                .string(involvedName.isEmpty ? kind : "\(kind)/\(involvedName)"),
+                .string(involved["fieldPath"]?.stringValue ?? ""), .string(eventSource(object)),
+                .string((object["message"]?.stringValue ?? "").trimmingCharacters(in: .whitespacesAndNewlines)),
+                .string(first), .int(Int64(count == 0 ? 1 : count)), name,
             ]
         default:
             return kindCells(object, resource: resource, name: name, age: age) ?? [name, age]
         }
+    }
+}
+
+extension TableConverter {
+    /// `READY/TOTAL` of the pod's readiness gates whose condition is True; `<none>` without gates.
+    static func readinessGates(_ pod: JSON) -> String {
+        let gates = (pod[path: ["spec", "readinessGates"]]?.arrayValue ?? []).compactMap {
+            $0["conditionType"]?.stringValue
+        }
+        guard !gates.isEmpty else { return "<none>" }
+        let conditions = pod[path: ["status", "conditions"]]?.arrayValue ?? []
+        let ready = gates.filter { gate in
+            conditions.contains { $0["type"]?.stringValue == gate && $0["status"] == "True" }
+        }
+        return "\(ready.count)/\(gates.count)"
+    }
+
+    /// `component, host` as formatEventSource writes it, each falling back to the reporting field.
+    static func eventSource(_ event: JSON) -> String {
+        func first(_ paths: [String]...) -> String {
+            paths.lazy.compactMap { event[path: $0]?.stringValue }.first { !$0.isEmpty } ?? ""
+        }
+        let component = first(["source", "component"], ["reportingComponent"])
+        let host = first(["source", "host"], ["reportingInstance"])
+        return host.isEmpty ? component : "\(component), \(host)"
     }
 }
 

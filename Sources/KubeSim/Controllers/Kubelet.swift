@@ -192,14 +192,23 @@ actor Kubelet {
         }
     }
 
+    /// A real kubelet sees its containers exit on the pod lifecycle event generator's relist, once a
+    /// second, before it removes the pod: a deleted pod stays (terminating) at least this long. Without
+    /// it a StatefulSet pod went and came back (same name, new UID) within kubectl 1.32's delete wait,
+    /// between its GET and its LIST, and kubectl then waited for ever for a DELETED of the new pod.
+    static let minimumTermination = Duration.seconds(1)
+
     private func stop(uid: String, key: ObjectKey?, grace: Int) async {
+        let started = ContinuousClock.now
         await runtime.stop(uid: uid, gracePeriodSeconds: grace)
         running[uid] = nil
         stopping.remove(uid)
         statuses[uid] = nil
         recentEvents[uid] = nil
         guard let key else { return }
-        if let pod = await api.store.get(key), pod.uid == uid { await api.store.remove(key) }
+        try? await Task.sleep(until: started + Self.minimumTermination)
+        // Only this pod: a pod of the same name created since is another pod.
+        await api.store.remove(key, uid: uid)
     }
 
     private func report(uid: String, status: RuntimePodStatus) async {

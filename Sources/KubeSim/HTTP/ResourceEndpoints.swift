@@ -5,6 +5,7 @@ import NIOHTTP1
 extension APIRouter {
     func resource(_ path: ResourcePath, _ request: HTTPRequest) async throws -> HTTPResponse {
         let resource = path.resource
+        if resource == .componentStatuses { return try componentStatuses(path, request) }
         if let subresource = path.subresource {
             return try await self.subresource(subresource, path, request)
         }
@@ -96,7 +97,7 @@ extension APIRouter {
                 })
         case ("log", .GET):
             return try await pods.logs(namespace: path.namespace ?? "", name: name, request: request)
-        case ("exec", _), ("portforward", _):
+        case ("exec", _), ("portforward", _), ("attach", _):
             // Reached only when the upgrade was not possible: say why, as the kubelet would.
             return try await pods.refuseStream(
                 subresource, namespace: path.namespace ?? "", name: name, request: request)

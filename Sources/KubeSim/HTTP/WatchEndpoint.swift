@@ -78,7 +78,9 @@ extension APIRouter {
             default: return nil
             }
             if table {
-                object = TableConverter.table(resource, objects: [object], resourceVersion: nil)
+                object = TableConverter.table(resource.storageVersion, objects: [object], resourceVersion: nil)
+            } else {
+                object = VersionConversion.toServed(object, resource)
             }
         }
         var data = JSON.object(["type": .string(kind.rawValue), "object": object]).encoded()

@@ -83,6 +83,13 @@ public actor ObjectStore {
         return commit(.deleted, key, previous, previous: previous)
     }
 
+    /// Removes the object only while it is the one with this uid (a delete with a UID precondition).
+    @discardableResult
+    public func remove(_ key: ObjectKey, uid: String) -> JSON? {
+        guard let previous = objects[key], previous.uid == uid else { return nil }
+        return commit(.deleted, key, previous, previous: previous)
+    }
+
     private func commit(_ kind: WatchEvent.Kind, _ key: ObjectKey, _ object: JSON, previous: JSON?) -> JSON {
         resourceVersion += 1
         var stamped = object

@@ -142,6 +142,15 @@ final class PodStreams: Sendable {
             : try await target(
                 namespace: namespace, name: name, container: request.parameter("container"), needsRunning: true
             ).pod
+        if kind == "attach" {
+            // kubesim's runtime keeps no attachable stdio: answered as kube-apiserver answers when the
+            // kubelet's CRI streaming server has attach disabled (its stream translator's InternalError).
+            throw APIError(
+                code: 500, reason: "InternalError",
+                message:
+                    "Internal error occurred: unable to upgrade connection: rpc error: code = NotFound desc = streaming method attach disabled"
+            )
+        }
         if kind == "portforward" {
             guard pod[path: ["status", "phase"]] == "Running" else {
                 throw APIError.badRequest(
