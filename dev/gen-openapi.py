@@ -19,13 +19,14 @@ SERVED = [
     ("", "v1", "PersistentVolumeClaim"), ("", "v1", "PersistentVolume"), ("", "v1", "Endpoints"),
     ("", "v1", "ComponentStatus"),
     ("apps", "v1", "Deployment"), ("apps", "v1", "ReplicaSet"), ("apps", "v1", "StatefulSet"),
-    ("apps", "v1", "ControllerRevision"),
+    ("apps", "v1", "ControllerRevision"), ("apps", "v1", "DaemonSet"), ("", "v1", "ReplicationController"),
     ("batch", "v1", "Job"), ("batch", "v1", "CronJob"),
     ("autoscaling", "v2", "HorizontalPodAutoscaler"), ("autoscaling", "v1", "HorizontalPodAutoscaler"),
     ("autoscaling", "v1", "Scale"),
     ("networking.k8s.io", "v1", "Ingress"), ("networking.k8s.io", "v1", "NetworkPolicy"),
     ("policy", "v1", "PodDisruptionBudget"), ("discovery.k8s.io", "v1", "EndpointSlice"),
     ("authorization.k8s.io", "v1", "SelfSubjectAccessReview"),
+    ("authorization.k8s.io", "v1", "SelfSubjectRulesReview"), ("authentication.k8s.io", "v1", "TokenRequest"),
     ("authentication.k8s.io", "v1", "SelfSubjectReview"),
 ]
 

@@ -211,3 +211,50 @@ import Testing
         }
     }
 }
+
+extension KubectlFidelityTests {
+    /// `kubectl create token` (TokenRequest) mints a token that authenticates as the service account;
+    /// `kubectl auth can-i --list` reads kubesim's one rule: everything.
+    @Test func tokenRequestAndRulesReview() async throws {
+        try await withKubeSimExecutable("token") { kubectl, _ in
+            try await eventually("the default service account") {
+                try await kubectl.run(["get", "sa", "default"]).status == 0
+            }
+            let created = try await kubectl.run(["create", "token", "default", "--duration=20m"])
+            #expect(created.status == 0, "\(created.stderr)")
+            let token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(token.split(separator: ".").count == 3, "a JWT's three parts: \(token)")
+            let whoami = try await kubectl.run(["--token", token, "auth", "whoami"])
+            #expect(
+                whoami.stdout.contains("system:serviceaccount:default:default"), "\(whoami.stdout) \(whoami.stderr)")
+            let missing = try await kubectl.run(["create", "token", "nobody"])
+            #expect(missing.stderr.contains(#"serviceaccounts "nobody" not found"#), "\(missing.stderr)")
+
+            let rules = try await kubectl.run(["auth", "can-i", "--list"])
+            #expect(rules.status == 0, "\(rules.stderr)")
+            #expect(rules.stdout.contains("*.*") && rules.stdout.contains("[*]"), "\(rules.stdout)")
+        }
+    }
+}
+
+extension KubectlFidelityTests {
+    /// `kubectl apply --prune -l` looks up every kind of its default allowlist (ReplicationController and
+    /// DaemonSet among them) and deletes the labelled objects the files no longer name.
+    @Test func applyPruneDeletesWhatTheFilesNoLongerName() async throws {
+        try await withKubeSimExecutable("prune") { kubectl, directory in
+            func configMap(_ name: String) -> String {
+                "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"\(name)\",\"labels\":{\"set\":\"p\"}}}"
+            }
+            let first = directory.appendingPathComponent("first.json")
+            try Data(configMap("p1").utf8).write(to: first)
+            #expect(try await kubectl.run(["apply", "-f", first.path, "-l", "set=p"]).status == 0)
+            let second = directory.appendingPathComponent("second.json")
+            try Data(configMap("p2").utf8).write(to: second)
+            let pruned = try await kubectl.run(["apply", "-f", second.path, "--prune", "-l", "set=p"])
+            #expect(pruned.status == 0, "\(pruned.stderr)")
+            #expect(pruned.stdout.contains("configmap/p1 pruned"), "\(pruned.stdout)")
+            let left = try await kubectl.run(["get", "cm", "-l", "set=p", "-o", "name"])
+            #expect(left.stdout == "configmap/p2\n", "\(left.stdout)")
+        }
+    }
+}

@@ -44,6 +44,7 @@ public final class APIService: Sendable {
         _ resource: ResourceType, namespace: String?, body: JSON, fieldManager: String? = nil, dryRun: Bool = false
     ) async throws -> JSON {
         if resource == .selfSubjectAccessReviews { return accessReview(body) }
+        if resource == .selfSubjectRulesReviews { return rulesReview(body) }
         if resource != resource.storageVersion {
             try checkKind(resource, body)
             let stored = try await create(
@@ -145,6 +146,19 @@ public final class APIService: Sendable {
         review["apiVersion"] = "authorization.k8s.io/v1"
         review[path: ["metadata", "creationTimestamp"]] = nil
         review["status"] = ["allowed": true, "reason": "kubesim allows every authenticated user"]
+        return review
+    }
+
+    /// `kubectl auth can-i --list`: every verb on every resource and every non-resource URL.
+    func rulesReview(_ body: JSON) -> JSON {
+        var review = body
+        review["kind"] = "SelfSubjectRulesReview"
+        review["apiVersion"] = "authorization.k8s.io/v1"
+        review[path: ["metadata", "creationTimestamp"]] = nil
+        review["status"] = [
+            "resourceRules": [["verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]]],
+            "nonResourceRules": [["verbs": ["*"], "nonResourceURLs": ["*"]]], "incomplete": false,
+        ]
         return review
     }
 

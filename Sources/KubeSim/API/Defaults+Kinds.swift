@@ -48,6 +48,6 @@ extension ResourceType {
     /// Kinds whose `metadata.generation` counts spec changes (besides pods, Deployments, ReplicaSets).
     static let generationKinds: [ResourceType] = [
         .statefulSets, .jobs, .cronJobs, .horizontalPodAutoscalers, .ingresses, .networkPolicies,
-        .podDisruptionBudgets,
+        .podDisruptionBudgets, .daemonSets, .replicationControllers,
     ]
 }

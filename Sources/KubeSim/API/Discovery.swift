@@ -3,6 +3,7 @@ enum Discovery {
     /// The kinds `kubectl get all` lists, as kube-apiserver puts them in the `all` category.
     static let allCategory: [ResourceType] = [
         .pods, .services, .deployments, .replicaSets, .statefulSets, .jobs, .cronJobs, .horizontalPodAutoscalers,
+        .daemonSets, .replicationControllers,
     ]
 
     static func version(_ profile: APIServerProfile = .current) -> JSON {
@@ -72,15 +73,20 @@ enum Discovery {
                     switch subresource {
                     case "log": ["get"]
                     case "exec", "portforward", "attach": ["create", "get"]
+                    case "token": ["create"]
                     default: ["get", "patch", "update"]
                     }
-                let kind = subresource == "scale" ? "Scale" : resource.kind
+                let kind = subresource == "scale" ? "Scale" : subresource == "token" ? "TokenRequest" : resource.kind
                 var sub: JSON = [
                     "name": .string("\(resource.name)/\(subresource)"), "singularName": "",
                     "namespaced": .bool(resource.namespaced), "kind": .string(kind), "verbs": .array(verbs),
                 ]
                 if subresource == "scale" {
                     sub["group"] = "autoscaling"
+                    sub["version"] = "v1"
+                }
+                if subresource == "token" {
+                    sub["group"] = "authentication.k8s.io"
                     sub["version"] = "v1"
                 }
                 entries.append(sub)

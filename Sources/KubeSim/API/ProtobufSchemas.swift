@@ -114,6 +114,14 @@ enum Schemas {
             9: ("type", .string),
         ],
         "SelfSubjectAccessReview": [1: ("metadata", .message(objectMeta))],
+        "SelfSubjectRulesReview": [
+            1: ("metadata", .message(objectMeta)), 2: ("spec", .message([1: ("namespace", .string)])),
+        ],
+        // `kubectl create token`: TokenRequestSpec's audiences (1) and expirationSeconds (4).
+        "TokenRequest": [
+            1: ("metadata", .message(objectMeta)),
+            2: ("spec", .message([1: ("audiences", .repeated(.string)), 4: ("expirationSeconds", .int)])),
+        ],
         "SelfSubjectReview": [1: ("metadata", .message(objectMeta))],
     ]
 }

@@ -3,7 +3,7 @@
 extension ResourceType {
     public static let serviceAccounts = ResourceType(
         group: "", version: "v1", name: "serviceaccounts", singularName: "serviceaccount", kind: "ServiceAccount",
-        namespaced: true, shortNames: ["sa"], verbs: crud, subresources: [])
+        namespaced: true, shortNames: ["sa"], verbs: crud, subresources: ["token"])
     public static let nodes = ResourceType(
         group: "", version: "v1", name: "nodes", singularName: "node", kind: "Node", namespaced: false,
         shortNames: ["no"], verbs: crud, subresources: ["status"])
@@ -50,10 +50,20 @@ extension ResourceType {
         group: "discovery.k8s.io", version: "v1", name: "endpointslices", singularName: "endpointslice",
         kind: "EndpointSlice", namespaced: true, shortNames: [], verbs: crud, subresources: [])
 
+    /// Stored without a controller (no pods): kubectl's `apply --prune` default allowlist names both, and
+    /// fails on a server that does not serve them.
+    public static let daemonSets = ResourceType(
+        group: "apps", version: "v1", name: "daemonsets", singularName: "daemonset", kind: "DaemonSet",
+        namespaced: true, shortNames: ["ds"], verbs: crud, subresources: ["status"])
+    public static let replicationControllers = ResourceType(
+        group: "", version: "v1", name: "replicationcontrollers", singularName: "replicationcontroller",
+        kind: "ReplicationController", namespaced: true, shortNames: ["rc"], verbs: crud,
+        subresources: ["status", "scale"])
+
     /// The kinds of this file, in discovery order.
     static let workloadKinds: [ResourceType] = [
         .serviceAccounts, .nodes, .persistentVolumeClaims, .persistentVolumes, .endpoints, .statefulSets,
         .controllerRevisions, .jobs, .cronJobs, .horizontalPodAutoscalers, .ingresses, .networkPolicies,
-        .podDisruptionBudgets, .endpointSlices,
+        .podDisruptionBudgets, .endpointSlices, .daemonSets, .replicationControllers,
     ]
 }

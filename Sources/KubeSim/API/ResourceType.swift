@@ -55,8 +55,13 @@ public struct ResourceType: Sendable, Hashable {
     public static let componentStatuses = ResourceType(
         group: "", version: "v1", name: "componentstatuses", singularName: "componentstatus",
         kind: "ComponentStatus", namespaced: false, shortNames: ["cs"], verbs: ["get", "list"], subresources: [])
+    /// `kubectl auth can-i --list`.
+    public static let selfSubjectRulesReviews = ResourceType(
+        group: "authorization.k8s.io", version: "v1", name: "selfsubjectrulesreviews",
+        singularName: "selfsubjectrulesreview", kind: "SelfSubjectRulesReview", namespaced: false,
+        shortNames: [], verbs: ["create"], subresources: [])
     /// Answered from the request, never stored.
-    static let reviews: [ResourceType] = [.selfSubjectAccessReviews, .selfSubjectReviews]
+    static let reviews: [ResourceType] = [.selfSubjectAccessReviews, .selfSubjectRulesReviews, .selfSubjectReviews]
     /// Answered from what kubesim is, never stored.
     static let answered: [ResourceType] = reviews + [.componentStatuses]
 

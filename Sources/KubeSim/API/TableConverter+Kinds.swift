@@ -42,6 +42,14 @@ extension TableConverter {
             return [name, text("Min Available"), text("Max Unavailable"), text("Allowed Disruptions"), age]
         case .endpoints: return [name, text("Endpoints"), age]
         case .componentStatuses: return [name, text("Status"), text("Message"), text("Error")]
+        case .replicationControllers:
+            let count = ["Desired", "Current", "Ready"].map { Column(name: $0, type: "integer") }
+            return [name] + count + [age] + templateColumns()
+        case .daemonSets:
+            let count = ["Desired", "Current", "Ready", "Up-to-date", "Available"].map {
+                Column(name: $0, type: "integer")
+            }
+            return [name] + count + [text("Node Selector"), age] + templateColumns()
         default: return nil
         }
     }
@@ -171,6 +179,24 @@ extension TableConverter {
                     .flatMap { ip in ports.map { "\(ip):\($0)" } }
             }
             return [name, .string(addresses.isEmpty ? "<none>" : addresses.joined(separator: ",")), age]
+        case .replicationControllers:
+            let counts = [["spec", "replicas"], ["status", "replicas"], ["status", "readyReplicas"]].map {
+                JSON.int(Int64(object[path: $0]?.intValue ?? 0))
+            }
+            let selector = (object[path: ["spec", "selector"]]?.objectValue ?? [:]).sorted { $0.key < $1.key }
+                .map { "\($0.key)=\($0.value.stringValue ?? "")" }.joined(separator: ",")
+            return [name] + counts + [age] + templateCells(object, spec: ["spec", "template", "spec"])
+                + [.string(selector.isEmpty ? "<none>" : selector)]
+        case .daemonSets:
+            let counts = [
+                "desiredNumberScheduled", "currentNumberScheduled", "numberReady", "updatedNumberScheduled",
+                "numberAvailable",
+            ].map { JSON.int(Int64(object[path: ["status", $0]]?.intValue ?? 0)) }
+            let nodeSelector = (object[path: ["spec", "template", "spec", "nodeSelector"]]?.objectValue ?? [:])
+                .sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.stringValue ?? "")" }.joined(separator: ",")
+            return [name] + counts + [.string(nodeSelector.isEmpty ? "<none>" : nodeSelector), age]
+                + templateCells(object, spec: ["spec", "template", "spec"])
+                + [.string(selectorText(object[path: ["spec", "selector"]]))]
         case .componentStatuses:
             // printComponentStatus: Healthy/Unhealthy from the Healthy condition, its message and error.
             let healthy = object["conditions"]?.arrayValue?.first { $0["type"] == "Healthy" }

@@ -9,6 +9,8 @@ final class APIRouter: APIResponder {
     let api: APIService
     let pods: PodStreams
     let tokens: [String: UserInfo]
+    /// Service account tokens minted by `serviceaccounts/token` (TokenRequest), until they expire.
+    let issuedTokens = Locked<[String: IssuedToken]>([:])
     let port: Int
     let responseDelay: Locked<Duration>
     let bookmarkInterval: Duration
@@ -32,10 +34,10 @@ final class APIRouter: APIResponder {
         // Either authenticator may succeed, as kube-apiserver's union of token and x509 authenticators.
         if let authorization = head.headers.first(name: "authorization") {
             let parts = authorization.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer",
-                let user = tokens[String(parts[1]).trimmingCharacters(in: .whitespaces)]
-            {
-                return user
+            let token = parts.count == 2 ? String(parts[1]).trimmingCharacters(in: .whitespaces) : ""
+            if parts.count == 2, parts[0].lowercased() == "bearer" {
+                if let user = tokens[token] { return user }
+                if let issued = issuedTokens.withLock({ $0[token] }), issued.expires > Date() { return issued.user }
             }
         }
         guard let certificate = try? await channel.nioSSL_peerCertificate().get() else { return nil }

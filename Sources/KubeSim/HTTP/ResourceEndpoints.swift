@@ -95,6 +95,9 @@ extension APIRouter {
                 ) { scale in
                     strategic ? StrategicMerge.apply(patch, to: scale) : APIService.mergePatch(scale, patch)
                 })
+        case ("token", .POST):
+            return .json(
+                try await issueToken(namespace: path.namespace ?? "", serviceAccount: name, request), status: .created)
         case ("log", .GET):
             return try await pods.logs(namespace: path.namespace ?? "", name: name, request: request)
         case ("exec", _), ("portforward", _), ("attach", _):
