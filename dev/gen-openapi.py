@@ -17,7 +17,7 @@ SERVED = [
     ("", "v1", "Namespace"), ("", "v1", "Pod"), ("", "v1", "Service"), ("", "v1", "ConfigMap"),
     ("", "v1", "Secret"), ("", "v1", "Event"), ("", "v1", "ServiceAccount"), ("", "v1", "Node"),
     ("", "v1", "PersistentVolumeClaim"), ("", "v1", "PersistentVolume"), ("", "v1", "Endpoints"),
-    ("", "v1", "ComponentStatus"),
+    ("", "v1", "ComponentStatus"), ("", "v1", "ResourceQuota"), ("", "v1", "LimitRange"),
     ("apps", "v1", "Deployment"), ("apps", "v1", "ReplicaSet"), ("apps", "v1", "StatefulSet"),
     ("apps", "v1", "ControllerRevision"), ("apps", "v1", "DaemonSet"), ("", "v1", "ReplicationController"),
     ("batch", "v1", "Job"), ("batch", "v1", "CronJob"),

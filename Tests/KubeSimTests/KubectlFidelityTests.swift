@@ -239,8 +239,9 @@ extension KubectlFidelityTests {
 
 extension KubectlFidelityTests {
     /// `kubectl apply --prune -l` looks up every kind of its default allowlist (ReplicationController and
-    /// DaemonSet among them) and deletes the labelled objects the files no longer name.
-    @Test func applyPruneDeletesWhatTheFilesNoLongerName() async throws {
+    /// DaemonSet among them) and deletes the labelled objects the files no longer name; `describe
+    /// namespace` lists its ResourceQuotas and LimitRanges.
+    @Test func pruneAndDescribeFindEveryKindTheyLookUp() async throws {
         try await withKubeSimExecutable("prune") { kubectl, directory in
             func configMap(_ name: String) -> String {
                 "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"\(name)\",\"labels\":{\"set\":\"p\"}}}"
@@ -255,6 +256,11 @@ extension KubectlFidelityTests {
             #expect(pruned.stdout.contains("configmap/p1 pruned"), "\(pruned.stdout)")
             let left = try await kubectl.run(["get", "cm", "-l", "set=p", "-o", "name"])
             #expect(left.stdout == "configmap/p2\n", "\(left.stdout)")
+
+            // describe namespace reads quotas and limit ranges: served (not enforced), none here.
+            let namespace = try await kubectl.run(["describe", "namespace", "default"])
+            #expect(namespace.stdout.contains("No resource quota."), "\(namespace.stdout)")
+            #expect(namespace.stdout.contains("No LimitRange resource."), "\(namespace.stdout)")
         }
     }
 }

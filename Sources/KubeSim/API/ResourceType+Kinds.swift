@@ -60,10 +60,18 @@ extension ResourceType {
         kind: "ReplicationController", namespaced: true, shortNames: ["rc"], verbs: crud,
         subresources: ["status", "scale"])
 
+    /// Stored, not enforced (`kubectl describe namespace` lists both).
+    public static let resourceQuotas = ResourceType(
+        group: "", version: "v1", name: "resourcequotas", singularName: "resourcequota", kind: "ResourceQuota",
+        namespaced: true, shortNames: ["quota"], verbs: crud, subresources: ["status"])
+    public static let limitRanges = ResourceType(
+        group: "", version: "v1", name: "limitranges", singularName: "limitrange", kind: "LimitRange",
+        namespaced: true, shortNames: ["limits"], verbs: crud, subresources: [])
+
     /// The kinds of this file, in discovery order.
     static let workloadKinds: [ResourceType] = [
         .serviceAccounts, .nodes, .persistentVolumeClaims, .persistentVolumes, .endpoints, .statefulSets,
         .controllerRevisions, .jobs, .cronJobs, .horizontalPodAutoscalers, .ingresses, .networkPolicies,
-        .podDisruptionBudgets, .endpointSlices, .daemonSets, .replicationControllers,
+        .podDisruptionBudgets, .endpointSlices, .daemonSets, .replicationControllers, .resourceQuotas, .limitRanges,
     ]
 }

@@ -42,6 +42,8 @@ extension TableConverter {
             return [name, text("Min Available"), text("Max Unavailable"), text("Allowed Disruptions"), age]
         case .endpoints: return [name, text("Endpoints"), age]
         case .componentStatuses: return [name, text("Status"), text("Message"), text("Error")]
+        case .resourceQuotas: return [name, age, text("Request"), text("Limit")]
+        case .limitRanges: return [name, text("Created At")]
         case .replicationControllers:
             let count = ["Desired", "Current", "Ready"].map { Column(name: $0, type: "integer") }
             return [name] + count + [age] + templateColumns()
@@ -197,6 +199,19 @@ extension TableConverter {
             return [name] + counts + [.string(nodeSelector.isEmpty ? "<none>" : nodeSelector), age]
                 + templateCells(object, spec: ["spec", "template", "spec"])
                 + [.string(selectorText(object[path: ["spec", "selector"]]))]
+        case .resourceQuotas:
+            // printResourceQuota: `limits.*` in LIMIT, everything else in REQUEST, as `name: used/hard`.
+            let hard = (object[path: ["spec", "hard"]]?.objectValue ?? [:]).sorted { $0.key < $1.key }
+            func usage(_ entry: (key: String, value: JSON)) -> String {
+                let used = object[path: ["status", "used", entry.key]]?.stringValue ?? "0"
+                return "\(entry.key): \(used)/\(entry.value.stringValue ?? "")"
+            }
+            return [
+                name, age, .string(hard.filter { !$0.key.hasPrefix("limits.") }.map(usage).joined(separator: ", ")),
+                .string(hard.filter { $0.key.hasPrefix("limits.") }.map(usage).joined(separator: ", ")),
+            ]
+        case .limitRanges:
+            return [name, value(["metadata", "creationTimestamp"], "")]
         case .componentStatuses:
             // printComponentStatus: Healthy/Unhealthy from the Healthy condition, its message and error.
             let healthy = object["conditions"]?.arrayValue?.first { $0["type"] == "Healthy" }
