@@ -17,7 +17,7 @@ public struct ExecTarTransport: SyncTransport {
     let session: ExecTarSession?
     public var name: String { "exec+tar" }
 
-    /// `batchDeadline`: how long a batch on the open exec may wait for its answer (plus a millisecond
+    /// `batchDeadline`: how long a batch on the open exec may wait for its answer (plus 4 ms
     /// per KiB of content) before that exec is dropped and the batch fails.
     public init(
         source: String, destination: String, executor: any ContainerExecutor, maxArchiveBytes: Int = 32 << 20,
