@@ -152,6 +152,7 @@ final class ShipSignal: SyncTransport, @unchecked Sendable {
 
     func listDestination() async throws -> [String: DestinationEntry] { try await inner.listDestination() }
     func hashes(of paths: [String]) async throws -> [String: String] { try await inner.hashes(of: paths) }
+    func close() async { await inner.close() }
 }
 
 enum BenchTree {

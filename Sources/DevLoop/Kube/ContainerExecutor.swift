@@ -22,3 +22,28 @@ public struct ExecResult: Sendable, Equatable {
 public protocol ContainerExecutor: Sendable {
     func run(_ command: [String], stdin: Data) async throws -> ExecResult
 }
+
+/// What a command kept running in the container writes, as it comes.
+public enum ContainerOutput: Sendable, Equatable {
+    case stdout(Data)
+    case stderr(Data)
+    /// The command ended with this status; nothing follows.
+    case exit(Int32)
+}
+
+/// A command in the container whose stdin stays open for as long as the caller wants: it reads
+/// framed input and never needs stdin's end (which Kubernetes before 1.30 cannot send).
+public protocol ContainerStream: Sendable {
+    /// Waits until the bytes are on their way (backpressure); throws once the stream is broken.
+    func write(_ data: Data) async throws
+    /// For one reader. Ends after `.exit`; throws when the stream breaks before the exit status.
+    var output: AsyncThrowingStream<ContainerOutput, Error> { get }
+    /// Drops the stream at once, without waiting for the container; `output` then ends.
+    func cancel()
+}
+
+/// A `ContainerExecutor` that can also keep a command running: exec+tar then ships batch after
+/// batch into one exec instead of paying an exec per batch.
+public protocol StreamingContainerExecutor: ContainerExecutor {
+    func open(_ command: [String]) async throws -> any ContainerStream
+}

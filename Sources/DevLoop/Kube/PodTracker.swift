@@ -218,7 +218,7 @@ public actor PodTracker: PodTargetSource {
 
 /// A `ContainerExecutor` that asks the tracker for the running pod on every call: sync and restart keep
 /// working after the pod is replaced, with nothing rebuilt.
-public struct TrackedExecutor: ContainerExecutor {
+public struct TrackedExecutor: StreamingContainerExecutor {
     public let client: KubeClient
     public let tracker: PodTracker
     public var waitTimeout: Duration
@@ -235,5 +235,11 @@ public struct TrackedExecutor: ContainerExecutor {
             ExecRequest(
                 namespace: target.namespace, pod: target.name, container: target.container, command: command,
                 stdin: stdin))
+    }
+
+    public func open(_ command: [String]) async throws -> any ContainerStream {
+        let target = try await tracker.target(.running, within: waitTimeout)
+        return try await PodExec(client: client).open(
+            ExecRequest(namespace: target.namespace, pod: target.name, container: target.container, command: command))
     }
 }

@@ -1,23 +1,44 @@
 import Foundation
 import Glibc
 
-/// Ships batches into a container through exec: one `sh` per batch reads the renames and deletes
-/// as lines, then exactly N bytes of ustar into `tar -x`. Works with busybox and GNU tar, and never
-/// needs stdin's end (Kubernetes before 1.30 cannot half-close exec's stdin): `head -c N` ends the
-/// stream, and the archive is padded to whole records for GNU tar.
+/// Ships batches into a container through exec. With an executor that can keep a command running
+/// (a pod's), one exec is kept open and reads batch after batch (`ExecTarSession`); otherwise, or
+/// when the container cannot run the session script, one `sh` per batch reads the renames and
+/// deletes as lines, then exactly N bytes of ustar into `tar -x`. Works with busybox and GNU tar, and
+/// never needs stdin's end (Kubernetes before 1.30 cannot half-close exec's stdin): `head -c N` ends
+/// the stream, and the archive is padded to whole records for GNU tar.
 public struct ExecTarTransport: SyncTransport {
     public let source: String
     public let destination: String
     let executor: any ContainerExecutor
     /// Content per exec; larger batches are split.
     let maxArchiveBytes: Int
+    /// The exec kept open for batches, shared by copies of this transport; nil: an exec per batch.
+    let session: ExecTarSession?
     public var name: String { "exec+tar" }
 
-    public init(source: String, destination: String, executor: any ContainerExecutor, maxArchiveBytes: Int = 32 << 20) {
+    /// `batchDeadline`: how long a batch on the open exec may wait for its answer (plus 4 ms
+    /// per KiB of content) before that exec is dropped and the batch fails.
+    public init(
+        source: String, destination: String, executor: any ContainerExecutor, maxArchiveBytes: Int = 32 << 20,
+        batchDeadline: Duration = .seconds(30)
+    ) {
         self.source = source
         self.destination = destination
         self.executor = executor
         self.maxArchiveBytes = maxArchiveBytes
+        session = (executor as? any StreamingContainerExecutor).map {
+            ExecTarSession(executor: $0, destination: destination, deadline: batchDeadline)
+        }
+    }
+
+    /// Execs opened for the kept-open session so far (0 without one).
+    public var sessionExecs: Int {
+        get async { await session?.opened ?? 0 }
+    }
+
+    public func close() async {
+        await session?.close()
     }
 
     static let applyScript = """
@@ -52,7 +73,9 @@ public struct ExecTarTransport: SyncTransport {
             }
             skipped += chunk.skipped
             next = chunk.end
-            if !chunk.script.isEmpty || !chunk.tar.isEmpty { try await run(script: chunk.script, archive: chunk.tar) }
+            if !chunk.script.isEmpty || !chunk.tar.isEmpty {
+                try await run(script: chunk.script, archive: chunk.tar, renames: chunk.renames)
+            }
         }
         return skipped
     }
@@ -61,6 +84,7 @@ public struct ExecTarTransport: SyncTransport {
         var script = ""
         var tar = TarWriter()
         var skipped: [String] = []
+        var renames = false
         var end: Int
     }
 
@@ -73,6 +97,7 @@ public struct ExecTarTransport: SyncTransport {
                 let (parent, _) = DestinationIndex.split(to)
                 if !parent.isEmpty { chunk.script += "P\(parent)\n" }
                 chunk.script += "R\(from)\n\(to)\n"
+                chunk.renames = true
             case .delete(let path):
                 chunk.script += "D\(path)\n"
             case .chmod(let path, let mode):
@@ -98,9 +123,12 @@ public struct ExecTarTransport: SyncTransport {
         return chunk
     }
 
-    private func run(script: String, archive: TarWriter) async throws {
-        var stdin = Data((script + "E\n").utf8)
+    private func run(script: String, archive: TarWriter, renames: Bool) async throws {
         let tarData = archive.isEmpty ? Data() : archive.finished()
+        if let session, try await session.apply(FramedBatch(script: script, archive: tarData, hasRenames: renames)) {
+            return
+        }
+        var stdin = Data((script + "E\n").utf8)
         stdin.append(tarData)
         let result = try await executor.run(
             ["sh", "-c", Self.applyScript, "sh", destination, String(tarData.count)], stdin: stdin)

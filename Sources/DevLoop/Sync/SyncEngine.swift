@@ -83,6 +83,7 @@ public actor SyncEngine {
         await watcher?.stop()
         await loop?.value
         loop = nil
+        await transport.close()
         for waiter in waiters { waiter.continuation.resume() }
         waiters = []
         announce.finish()

@@ -12,6 +12,13 @@ public protocol SyncTransport: Sendable {
     func listDestination() async throws -> [String: DestinationEntry]
     /// SHA-256 (hex) of destination files, for files whose size matches but mtime does not.
     func hashes(of paths: [String]) async throws -> [String: String]
+    /// Ends what the transport keeps open between batches (exec+tar's exec), without waiting for
+    /// the destination; a later batch opens it again. The engine calls it when it stops.
+    func close() async
+}
+
+extension SyncTransport {
+    public func close() async {}
 }
 
 public struct SyncTransportError: Error, CustomStringConvertible {

@@ -29,6 +29,16 @@ import Testing
         }
     }
 
+    /// The fallback for executors that cannot keep an exec open: one exec per batch.
+    @Test func execTarConvergesWithAnExecPerBatch() async throws {
+        for seed in 1...UInt64(4) {
+            try await Self.converge(seed: 4_000 + seed, operations: 300) { source, destination in
+                ExecTarTransport(
+                    source: source, destination: destination, executor: ExecPerBatch(inner: LocalProcessExecutor()))
+            }
+        }
+    }
+
     @Test func execTarConvergesWithBusybox() async throws {
         let tools = TempDir("devloop-busybox")
         defer { tools.remove() }

@@ -74,4 +74,35 @@ import Testing
         }
         await server.stop()
     }
+
+    /// Over a 1.25-like server (v4 only: stdin is never closed) batch after batch goes through one
+    /// exec, as kubesim counts them; cut streams (a dropped connection) cost one exec more, and the
+    /// next batch lands.
+    @Test(.timeLimit(.minutes(3))) func batchesShareOneExecOverV4() async throws {
+        try await KubeSimFixture.run(profile: .kubernetes125) { sim in
+            let hostPath = sim.directory.appendingPathComponent("hostpath").path
+            try FileManager.default.createDirectory(atPath: hostPath, withIntermediateDirectories: true)
+            try await sim.apply(Self.podManifest(hostPath: hostPath))
+            try await sim.waitForRunningPod("default", "sync")
+            let source = sim.directory.appendingPathComponent("src").path
+            try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+            let executor = PodExecutor(client: sim.client, namespace: "default", pod: "sync")
+            let transport = ExecTarTransport(source: source, destination: "/app", executor: executor)
+            let execs = { sim.server.requests.requests.filter { $0.path.hasSuffix("/exec") }.count }
+            sim.server.requests.start()
+            for round in 0..<20 {
+                writeFile(source + "/edit.txt", "edit \(round)\n")
+                try await transport.apply(SyncBatch([.file("edit.txt", mode: 0o644)]))
+                #expect(FileManager.default.contents(atPath: hostPath + "/edit.txt") == Data("edit \(round)\n".utf8))
+            }
+            #expect(execs() == 1, "\(sim.server.requests.requests)")
+            sim.server.cutStreams()
+            writeFile(source + "/edit.txt", "after the cut\n")
+            try await transport.apply(SyncBatch([.file("edit.txt", mode: 0o644)]))
+            #expect(FileManager.default.contents(atPath: hostPath + "/edit.txt") == Data("after the cut\n".utf8))
+            #expect(execs() == 2)
+            #expect(await transport.sessionExecs == 2)
+            await transport.close()
+        }
+    }
 }

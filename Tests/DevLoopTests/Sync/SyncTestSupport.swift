@@ -109,10 +109,12 @@ final class RecordingTransport: SyncTransport, @unchecked Sendable {
 
     func listDestination() async throws -> [String: DestinationEntry] { try await inner.listDestination() }
     func hashes(of paths: [String]) async throws -> [String: String] { try await inner.hashes(of: paths) }
+    func close() async { await inner.close() }
 }
 
-/// Runs container commands as local processes: `/bin/sh` and GNU tools, or busybox applets only.
-struct LocalProcessExecutor: ContainerExecutor {
+/// Runs container commands as local processes: `/bin/sh` and GNU tools, or busybox applets only;
+/// `open` keeps one running (exec+tar's session). `ExecPerBatch` hides `open`.
+struct LocalProcessExecutor: StreamingContainerExecutor {
     /// A directory of busybox applet links put first and alone on PATH, or nil for the host's tools.
     var busyboxBin: String?
 
@@ -126,10 +128,14 @@ struct LocalProcessExecutor: ContainerExecutor {
         let bin = dir.sub("busybox-bin")
         let busybox =
             FileManager.default.isExecutableFile(atPath: "/usr/bin/busybox") ? "/usr/bin/busybox" : "/bin/busybox"
-        for applet in ["sh", "tar", "head", "rm", "mv", "mkdir", "chmod", "find", "stat", "sha256sum", "cat"] {
+        for applet in ["sh", "tar", "head", "dd", "rm", "mv", "mkdir", "chmod", "find", "stat", "sha256sum", "cat"] {
             symlink(busybox, bin + "/" + applet)
         }
         return LocalProcessExecutor(busyboxBin: bin)
+    }
+
+    func open(_ command: [String]) async throws -> any ContainerStream {
+        try LocalProcessStream(command, busyboxBin: busyboxBin)
     }
 
     func run(_ command: [String], stdin: Data) async throws -> ExecResult {

@@ -199,7 +199,7 @@ struct ExecSession {
 }
 
 /// The sync engine's `ContainerExecutor`, backed by pod exec.
-public struct PodExecutor: ContainerExecutor {
+public struct PodExecutor: StreamingContainerExecutor {
     public var exec: PodExec
     public var namespace: String
     public var pod: String
@@ -215,5 +215,9 @@ public struct PodExecutor: ContainerExecutor {
     public func run(_ command: [String], stdin: Data) async throws -> ExecResult {
         try await exec.run(
             ExecRequest(namespace: namespace, pod: pod, container: container, command: command, stdin: stdin))
+    }
+
+    public func open(_ command: [String]) async throws -> any ContainerStream {
+        try await exec.open(ExecRequest(namespace: namespace, pod: pod, container: container, command: command))
     }
 }
