@@ -18,7 +18,9 @@
 #   DEVLOOP_CONTROL_DIR      where the supervisor and an exec meet (default /tmp/devloop): a request and
 #                            its answer are files there, and each side wakes the other with USR1 (an exec
 #                            runs in the container's pid namespace: kubectl exec, kubesim), so that
-#                            neither polls.
+#                            neither polls. Both files are rewritten in place, never moved or removed on
+#                            a restart's path: each `mv` or `rm` is a process start (5-20 ms on a loaded
+#                            node), and a reader tells a whole file by its id (see `take_request`).
 #   DEVLOOP_STOP_TIMEOUT     seconds between TERM and KILL when a server is replaced or stopped (default 10)
 #   DEVLOOP_SWAP_TIMEOUT     seconds swap waits for the new server, readiness included (default 120)
 #   DEVLOOP_BACKOFF_MAX      longest delay before restarting a crashed server, in seconds (default 30)
@@ -96,10 +98,16 @@ alarm() {
     ) &
     alarm_pid=$!
 }
+# The timer is told to go at once, but not waited for: `alarm_reap` does that off the restart's path.
 alarm_cancel() {
     kill "$alarm_pid" 2>/dev/null
-    wait "$alarm_pid" 2>/dev/null
 }
+alarm_reap() {
+    [ -n "$alarm_pid" ] || return 0
+    wait "$alarm_pid" 2>/dev/null
+    alarm_pid=
+}
+alarm_pid=
 
 # "PID START": process $1 and its start time (clock ticks since boot), in $process; empty when it is
 # gone. The two name one process whatever pids are reused, so a wake-up (USR1, which ends a process that
@@ -120,10 +128,16 @@ wake() {
 
 build() {
     [ -n "${DEVLOOP_BUILD:-}" ] || return 0
-    (cd "$app_dir" && sh -c "$DEVLOOP_BUILD")
+    (cd "$app_dir" && exec sh -c "$DEVLOOP_BUILD")
 }
 
 # --- The exec side ------------------------------------------------------------------------------------
+
+# The supervisor's answer to request $1 in $answer, once it has been written whole: the answer file holds
+# one line, "ID ANSWER", written by one `echo` (a reader sees no line before its newline).
+answer_for() {
+    read -r answered answer 2>/dev/null <"$control/answer" && [ "$answered" = "$1" ]
+}
 
 # Hands the run command to the supervisor loop, wakes it, and waits for its answer, then for readiness.
 swap() {
@@ -139,13 +153,13 @@ swap() {
     process_of $$
     read -r random </proc/sys/kernel/random/uuid
     id="${process% *}-${process#* }-$random"
-    printf '%s\n%s\n' "$id" "$DEVLOOP_RUN" >"$control/request.$id"
-    mv "$control/request.$id" "$control/request"
+    # The id first and last: the supervisor takes the request only once its last line has been written.
+    printf '%s\n%s\n%s\n' "$id" "$DEVLOOP_RUN" "$id" >"$control/request"
     wake "$supervisor"
     clock
     deadline=$((now + swap_timeout))
     interrupted=0
-    until [ -f "$control/answer.$id" ]; do
+    until answer_for "$id"; do
         clock
         if [ "$now" -ge "$deadline" ]; then
             rm -f "$control/request"
@@ -154,11 +168,10 @@ swap() {
         fi
         doze 1
         interrupted=0
-        # Should a wake-up come between the supervisor's last look and its wait, send another.
-        [ -f "$control/request" ] && wake "$supervisor"
+        # Should a wake-up come between the supervisor's last look and its wait, send another (the
+        # supervisor takes a request once, whatever wakes it).
+        wake "$supervisor"
     done
-    read -r answer <"$control/answer.$id"
-    rm -f "$control/answer.$id"
     case $answer in
     started*) ;;
     *)
@@ -205,13 +218,16 @@ server_pid=
 server_started=0
 run_command=${DEVLOOP_RUN:-}
 
-# The pids of $1 and everything it started, found in /proc before any is signalled (a child whose parent
-# died first would be re-parented out of reach). Each thread's children file names its children; without
-# those files (a kernel built without them), every process's parent is read.
+# The pids of $1 and everything it started, added to $tree, found in /proc before any is signalled (a
+# child whose parent died first would be re-parented out of reach). Each thread's children file names its
+# children; without those files (a kernel built without them), every process's parent is read. A variable,
+# not output: a command substitution would fork the supervisor on a restart's path. (Each `for` expands
+# its list before the recursion reuses its variable.)
 process_tree() {
-    echo "$1"
+    tree="$tree $1"
     if [ -r "/proc/$1/task/$1/children" ]; then
         for task in /proc/"$1"/task/*; do
+            children=
             read -r children 2>/dev/null <"$task/children"
             for pid in $children; do process_tree "$pid"; done
         done
@@ -230,7 +246,9 @@ process_tree() {
 
 # Sends signal $1 to process $2 and everything it started.
 signal_tree() {
-    for pid in $(process_tree "$2"); do kill "-$1" "$pid" 2>/dev/null; done
+    tree=
+    process_tree "$2"
+    for pid in $tree; do kill "-$1" "$pid" 2>/dev/null; done
 }
 
 start_server() {
@@ -264,23 +282,32 @@ stop_server() {
     server_pid=
 }
 
+# The request file stays where swap wrote it: a request is new when its id is not the one taken last, and
+# whole when its last line repeats the id (a request read while swap still writes it is left for the
+# wake-up that follows the write).
+taken=
 take_request() {
     [ -f "$control/request" ] || return 1
+    id=
     requested=
+    last=
     {
         read -r id
-        while IFS= read -r line || [ -n "$line" ]; do requested="${requested:+$requested$newline}$line"; done
-    } <"$control/request"
-    rm -f "$control/request"
+        while IFS= read -r line; do
+            [ -z "$last" ] || requested="${requested:+$requested$newline}$last"
+            last=$line
+        done
+    } 2>/dev/null <"$control/request"
+    [ -n "$id" ] && [ "$id" != "$taken" ] && [ "$last" = "$id" ] || return 1
+    taken=$id
     say "restart requested: replacing the server"
     stop_server
     [ -n "$requested" ] && run_command=$requested
     start_server
-    # Whole or not at all: swap reads the answer as soon as the file exists.
-    echo "started $server_pid" >"$control/answer.$id.new"
-    mv "$control/answer.$id.new" "$control/answer.$id"
+    echo "$id started $server_pid" >"$control/answer"
     requester=${id#*-}
     wake "${id%%-*} ${requester%%-*}"
+    alarm_reap
     return 0
 }
 
@@ -310,7 +337,7 @@ supervise() {
     [ -n "$run_command" ] || { complain "DEVLOOP_RUN is not set"; exit 2; }
     trap shutdown TERM INT
     mkdir -p "$control"
-    rm -f "$control"/request "$control"/answer.*
+    rm -f "$control"/request "$control"/answer
     # The exec side runs this copy, so that it works before the sources (and this script in them) arrive.
     cp "$0" "$control/supervisor.sh.new" && mv "$control/supervisor.sh.new" "$control/supervisor.sh"
     process_of $$

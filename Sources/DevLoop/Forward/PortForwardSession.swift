@@ -13,7 +13,8 @@ import Synchronization
 /// All connections to one pod share one upgraded SPDY/3.1 connection (a stream pair each, as kubectl),
 /// replaced when the pod's uid changes. A connection that arrives while no server listens waits: until
 /// the pod side answers, the client's bytes are kept, and a refused dial (or a lost pod) is retried on
-/// a fresh stream with a short back-off until `spec.waitTimeout`.
+/// a fresh stream (`DialRetrySchedule`: every few ms for the first second, then backing off) until
+/// `spec.waitTimeout`.
 public final class PortForwardSession: Sendable {
     public let client: KubeClient
     public let spec: ForwardSpec
@@ -25,6 +26,7 @@ public final class PortForwardSession: Sendable {
     private let eventStream: AsyncStream<ForwardEvent>
     private let eventSink: AsyncStream<ForwardEvent>.Continuation
     private let requestIDs = Mutex(0)
+    private let retrySchedule = DialRetrySchedule()
 
     private struct State {
         var listener: LocalListener?
@@ -118,8 +120,9 @@ public final class PortForwardSession: Sendable {
 
     /// Finds the pod side for one connection, retrying refused dials until `waitTimeout`.
     private func carry(_ connection: ForwardedConnection) async {
-        let deadline = ContinuousClock.now + spec.waitTimeout
-        var backOff = Duration.milliseconds(20)
+        let started = ContinuousClock.now
+        let deadline = started + spec.waitTimeout
+        var pause: Duration?
         var lastFailure = "no attempt was made"
         while !Task.isCancelled {
             let left = deadline - ContinuousClock.now
@@ -166,10 +169,11 @@ public final class PortForwardSession: Sendable {
                 lastFailure = "\(error)"
                 logger.debug("port-forward attempt failed: \(error)")
             }
-            let pause = min(backOff, deadline - ContinuousClock.now)
-            guard pause > .zero else { break }
-            try? await Task.sleep(for: pause)
-            backOff = min(backOff * 2, .milliseconds(500))
+            let next = retrySchedule.pause(afterWaiting: ContinuousClock.now - started, previous: pause)
+            pause = next
+            let bounded = min(next, deadline - ContinuousClock.now)
+            guard bounded > .zero else { break }
+            try? await Task.sleep(for: bounded)
         }
         if !Task.isCancelled {
             let message =

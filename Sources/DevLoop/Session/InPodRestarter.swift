@@ -96,7 +96,8 @@ public struct InPodRestarter: Sendable {
     /// `sh -c SCRIPT devloop-restart VERB ROOT BUILD RUN`: the values travel as arguments, never spliced into
     /// shell text. The supervisor copies itself into the container's control folder when it starts, so the
     /// exec finds it wherever the image or the sources keep it; the config's build and run commands
-    /// override the manifest's.
+    /// override the manifest's. The script is read into this shell (`.`), not run by a second one: a shell's
+    /// start is part of every restart.
     func command(_ verb: String) -> [String] {
         let script = """
             control=${DEVLOOP_CONTROL_DIR:-/tmp/devloop}
@@ -106,7 +107,8 @@ public struct InPodRestarter: Sendable {
                 exit \(Self.noSupervisorStatus)
             fi
             export DEVLOOP_APP_DIR="$2" DEVLOOP_BUILD="$3" DEVLOOP_RUN="$4"
-            exec sh "$control/supervisor.sh" "$1"
+            set -- "$1"
+            . "$control/supervisor.sh"
             """
         return ["sh", "-c", script, "devloop-restart", verb, remoteRoot, policy.build ?? "", policy.run]
     }

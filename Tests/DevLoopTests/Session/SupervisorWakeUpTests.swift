@@ -58,6 +58,51 @@ import Testing
         #expect(await supervisor.terminate() == 0)
     }
 
+    /// Each `mv` or `rm` is a process start, 5-20 ms on a loaded node: a restart's request and answer are
+    /// rewritten in place (whole once their id is), so that the swap and the supervisor start none.
+    @Test(arguments: InPodRestarterTests.shells) func aRestartMovesAndRemovesNoFile(shell: [String]) async throws {
+        let harness = try InPodRestarterTests.Harness()
+        defer { harness.remove() }
+        let log = harness.folder.appendingPathComponent("commands")
+        let path = try Self.loggingShims(["mv", "rm"], in: harness.folder, log: log)
+        try SupervisedApp.write(to: harness.app, message: "first")
+        var environment = harness.environment
+        environment["PATH"] = path
+        let supervisor = try SupervisorProcess(shell: shell, environment: environment)
+        defer { supervisor.forceStop(control: harness.control) }
+        #expect(await waitForBody(harness.url, "first", timeout: .seconds(20)) == "first")
+        let started = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+
+        for message in ["second", "third"] {
+            try SupervisedApp.setSource(message, in: harness.app)
+            let outcome = try await InPodRestarter(
+                executor: LocalShellExecutor(shell: shell, environment: environment),
+                policy: RestartPolicy(paths: ["*.txt"], build: SupervisedApp.build, run: SupervisedApp.run),
+                remoteRoot: harness.app.path
+            ).restart()
+            #expect(outcome.built)
+            #expect(await fetchBody(harness.url) == message)
+        }
+        let after = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(after == started, "a restart ran: \(after.dropFirst(started.count))")
+        #expect(await supervisor.terminate() == 0)
+    }
+
+    /// Shims for `commands` that log "NAME ARGS" and run the real one; the PATH with them first.
+    static func loggingShims(_ commands: [String], in folder: URL, log: URL) throws -> String {
+        let bin = folder.appendingPathComponent("logged-bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let realPath = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for command in commands {
+            let shim = bin.appendingPathComponent(command)
+            try Data(
+                "#!/bin/sh\necho \"\(command) $*\" >> \(log.path)\nPATH=\(realPath) exec \(command) \"$@\"\n".utf8
+            ).write(to: shim)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: shim.path)
+        }
+        return bin.path + ":" + realPath
+    }
+
     /// Writes its "pid start" where swap looks for the supervisor, waits for a wake-up, answers the
     /// request 30 ms later and wakes the exec the request names.
     static let answeringSupervisor = """
@@ -73,7 +118,7 @@ import Testing
         read -r id <"$CONTROL/request"
         rm -f "$CONTROL/request"
         /bin/sleep 0.03
-        echo "started 1" >"$CONTROL/answer.$id"
+        echo "$id started 1" >"$CONTROL/answer"
         rest=${id#*-}
         kill -USR1 "${id%%-*}"
         echo "answered ${id%%-*} ${rest%%-*}"
