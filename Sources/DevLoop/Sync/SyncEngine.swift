@@ -15,6 +15,9 @@ public actor SyncEngine {
     private var completedBarrier: UInt64 = 0
     private var waiters: [(token: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
     private var needsReconcile = false
+    /// After a failed reconcile, the next try (an edit must not be needed to ship the ones that failed).
+    private var retry: Task<Void, Never>?
+    private var retryBackoff = RetryBackoff(initial: .milliseconds(250), maximum: .seconds(1))
     private let tracing = TreeWatcher.tracing
     /// With DEVLOOP_TRACE_SYNC set: every batch's changes and operations, for debugging.
     var trace: [String] = []
@@ -80,6 +83,7 @@ public actor SyncEngine {
         self.watcher = nil
         inbox.finish()
         loop?.cancel()
+        retry?.cancel()
         await watcher?.stop()
         await loop?.value
         loop = nil
@@ -120,6 +124,7 @@ public actor SyncEngine {
         try await transport.apply(batch)
         needsReconcile = false
         lastError = nil
+        retryBackoff.reset()
         announce.yield(.reconciled(SyncReport(batch, root: options.source, since: started)))
         return batch
     }
@@ -155,11 +160,36 @@ public actor SyncEngine {
         if let token = batches.flatMap(\.barriers).max() { complete(token) }
     }
 
+    /// Counts every failure; announces one only when it differs from the last (the retries of an
+    /// outage fail alike once a second).
     private func fail(_ error: any Error) {
+        let text = "\(error)"
         failures += 1
-        lastError = "\(error)"
-        announce.yield(.failed("\(error)"))
-        logger.error("sync to \(transport.name) failed: \(error)")
+        if text != lastError {
+            announce.yield(.failed(text))
+            logger.error("sync to \(transport.name) failed: \(text)")
+        }
+        lastError = text
+        scheduleRetry()
+    }
+
+    /// The edits of a failed batch (the cluster away, the pod restarting) ship once a reconcile
+    /// succeeds: it is tried again after a short back-off (1 s at most, one failing exec a second during
+    /// an outage), not only at the next edit, which may never come.
+    private func scheduleRetry() {
+        guard retry == nil, let loop, !loop.isCancelled else { return }
+        let delay = retryBackoff.next()
+        retry = Task { [weak self] in
+            try? await Task.sleep(for: delay)
+            await self?.retryNow()
+        }
+    }
+
+    private func retryNow() {
+        retry = nil
+        guard !Task.isCancelled, watcher != nil else { return }
+        needsReconcile = true
+        inbox.push(WatchBatch(changes: [], barriers: []))
     }
 
     private func complete(_ token: UInt64) {
