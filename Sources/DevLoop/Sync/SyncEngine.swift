@@ -15,6 +15,9 @@ public actor SyncEngine {
     private var completedBarrier: UInt64 = 0
     private var waiters: [(token: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
     private var needsReconcile = false
+    /// The paths of failed batches, hashed by the next reconcile: an edit of the same size within the
+    /// same second as the copy at the destination is invisible to size and mtime (seconds there).
+    private var suspects: Set<String> = []
     /// After a failed reconcile, the next try (an edit must not be needed to ship the ones that failed).
     private var retry: Task<Void, Never>?
     private var retryBackoff = RetryBackoff(initial: .milliseconds(250), maximum: .seconds(1))
@@ -110,18 +113,22 @@ public actor SyncEngine {
     }
 
     private func reconciler() -> Reconciler {
-        Reconciler(
+        var reconciler = Reconciler(
             root: options.source, rules: planner.rules, podOwnedPaths: options.podOwnedPaths,
             maxFileSize: options.maxFileSize)
+        reconciler.suspects = suspects
+        return reconciler
     }
 
     private func reconcile() async throws -> SyncBatch {
         let started = ContinuousClock.now
+        let checked = suspects
         let plan = try await reconciler().plan(transport: transport)
         let batch = plan.batch
         for refusal in plan.refused { planner.report(refusal) }
         planner.index = plan.index
         try await transport.apply(batch)
+        suspects.subtract(checked)
         needsReconcile = false
         lastError = nil
         retryBackoff.reset()
@@ -151,6 +158,7 @@ public actor SyncEngine {
                     // Stopped meanwhile: the destination is compared again at the next start.
                     if Task.isCancelled { return }
                     // The destination may now differ from the index: compare it again.
+                    suspects.formUnion(batch.operations.map(\.path))
                     fail(error)
                     needsReconcile = true
                     do { _ = try await reconcile() } catch { fail(error) }

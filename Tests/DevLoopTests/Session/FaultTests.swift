@@ -52,7 +52,7 @@ import Testing
                 }
                 if reports.count != 1 { lost.append("run \(run): \(reports.count) outage reports") }
             }
-            lost += try await Self.lostLines(up, after: "the outages")
+            lost += try await Self.lostLines(up, project, after: "the outages")
             print(figures.report(lost: lost))
             #expect(lost.isEmpty, "\(lost); devloop up printed:\n\(up.output)")
         }
@@ -106,17 +106,21 @@ import Testing
                 let copy = try? String(contentsOfFile: project.hostPath + "/checkout/d19/f999", encoding: .utf8)
                 if copy != "\(run) 19/999\n" { lost.append("run \(run): checkout/d19/f999 holds \(copy ?? "nothing")") }
             }
-            lost += try await Self.lostLines(up, after: "the stops")
+            lost += try await Self.lostLines(up, project, after: "the stops")
             print(figures.report(lost: lost))
             #expect(lost.isEmpty, "\(lost); devloop up printed:\n\(up.output)")
         }
     }
 
-    /// The log lines missing or repeated in what `up` printed, once a few more lines have come; with the
-    /// count of lines checked printed, so that a check of nothing shows.
-    static func lostLines(_ up: DevLoopProcess, after what: String) async throws -> [String] {
-        for _ in 0..<3 {
-            try await up.waitForLine("a log line after \(what)", from: up.lineCount) { $0.contains("| tick ") }
+    /// The log lines missing or repeated in what `up` printed, once it has shown the line the container
+    /// wrote last (a follower lagging behind would pass the order check); with the lines checked printed,
+    /// so that a check of nothing shows.
+    static func lostLines(_ up: DevLoopProcess, _ project: FixtureProject, after what: String) async throws
+        -> [String]
+    {
+        let written = try TickLog.lastWritten(project)
+        try await up.waitForLine("the last line the container wrote", timeout: .seconds(60)) {
+            $0.hasSuffix("| tick \(written.boot) \(written.last)")
         }
         let ticks = TickLog(up.output)
         let boots = ticks.boots.map { "\($0.boot) \($0.numbers.first ?? 0)...\($0.numbers.last ?? 0)" }

@@ -64,13 +64,14 @@ struct FixtureProject {
     static let defaultCommand = #"["busybox", "httpd", "-f", "-p", "5000", "-h", "/app"]"#
 
     /// busybox httpd serving /app, and beside it a line `tick BOOT N` every 50 ms (BOOT: this start of the
-    /// container, N from 1), each recorded in /state/last once written: the lines a cut must not lose.
+    /// container, N from 1), each recorded in /state/last once written (renamed into place, so a reader
+    /// never sees half a line): the lines a cut must not lose.
     static let tickingCommand =
         #"["sh", "-c", "#
         + KubeSimFixture.jsonString(
             """
             boot=$(cat /proc/sys/kernel/random/uuid); boot=${boot%%-*}; i=0
-            (while true; do i=$((i + 1)); echo "tick $boot $i"; echo "$boot $i" > /state/last; sleep 0.05; done) &
+            (while true; do i=$((i + 1)); echo "tick $boot $i"; echo "$boot $i" > /state/next; mv /state/next /state/last; sleep 0.05; done) &
             exec busybox httpd -f -p 5000 -h /app
             """) + "]"
 

@@ -31,7 +31,7 @@ import Testing
                 try await up.waitForLine("a log line before the restart", from: up.lineCount) { $0.contains("| tick ") }
                 cluster = try await cluster.restarted {
                     // What the stopped container wrote last, and edits made while nothing answers.
-                    written.append(try Self.lastTick(project))
+                    written.append(try TickLog.lastWritten(project))
                     for edit in 1...5 {
                         try project.write("app/index.html", "down \(run) \(edit)\n")
                         try project.write("app/down-\(run)-\(edit).txt", "\(edit)\n")
@@ -64,23 +64,12 @@ import Testing
                 }
                 #expect(replaced.isEmpty, "kubesim restarts the same pod: \(replaced)")
             }
-            lost += try await FaultTests.lostLines(up, after: "the restarts")
+            lost += try await FaultTests.lostLines(up, project, after: "the restarts")
             lost += Self.unshown(written, in: TickLog(up.output))
             print(figures.report(lost: lost))
             print("kubesim restart (\(transport)): target 2 s from the API being back")
             #expect(lost.isEmpty, "\(lost); devloop up printed:\n\(up.output)")
         }
-    }
-
-    /// The stopped container's boot and the number of its last line, from /state/last.
-    static func lastTick(_ project: FixtureProject) throws -> (boot: String, last: Int) {
-        let text = try String(contentsOfFile: project.statePath + "/last", encoding: .utf8)
-        let words = text.split(whereSeparator: \.isWhitespace)
-        guard words.count == 2, let last = Int(words[1]) else {
-            Issue.record("/state/last holds \(text)")
-            throw CancellationError()
-        }
-        return (String(words[0]), last)
     }
 
     /// The lines each stopped container wrote that `up` never showed.

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// The numbered lines of `FixtureProject.tickingCommand` as `devloop up` printed them
 /// (`pod/app | tick BOOT N`): per boot of the container, the numbers in the order they came. A cut
@@ -44,4 +45,15 @@ struct TickLog {
 
     /// How many lines came, over all boots.
     var count: Int { boots.reduce(0) { $0 + $1.numbers.count } }
+
+    /// The container's boot and the number of the line it wrote last, from its /state/last.
+    static func lastWritten(_ project: FixtureProject) throws -> (boot: String, last: Int) {
+        let text = try String(contentsOfFile: project.statePath + "/last", encoding: .utf8)
+        let words = text.split(whereSeparator: \.isWhitespace)
+        guard words.count == 2, let last = Int(words[1]) else {
+            Issue.record("/state/last holds \(text)")
+            throw CancellationError()
+        }
+        return (String(words[0]), last)
+    }
 }

@@ -158,7 +158,8 @@ private struct FailingExecutor: ContainerExecutor {
 
 extension EngineFailureTests {
     /// An edit whose batch failed (the cluster away) ships once the destination answers again, with no
-    /// later edit to carry it: the engine tries the reconcile again by itself.
+    /// later edit to carry it: the engine tries the reconcile again by itself. The edit has the size of
+    /// the copy at the destination and (almost always) its second: the reconcile must hash it.
     @Test func aBatchThatFailedShipsOnceTheDestinationIsBack() async throws {
         let dir = TempDir("devloop-retry")
         defer { dir.remove() }
