@@ -82,3 +82,54 @@ extension RolloutAndFaultTests {
         try? FileManager.default.removeItem(at: server.directory)
     }
 }
+
+extension RolloutAndFaultTests {
+    /// kubesim stopped and started again on its state directory is a node that rebooted: the same pod
+    /// runs again with its restart count going on, the dead instance terminated (255, Unknown) and its
+    /// log still there for `previous=true`, and the pod's emptyDir kept.
+    @Test func aRestartedKubeSimStartsItsPodsAgainAsARebootedNode() async throws {
+        let directory = temporaryDirectory("reboot")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let script =
+            "echo \"started with $(cat /cache/n 2>/dev/null || echo nothing)\"; echo kept > /cache/n; sleep 600"
+        let pod: JSON = [
+            "apiVersion": "v1", "kind": "Pod", "metadata": ["name": "steady", "namespace": "default"],
+            "spec": [
+                "containers": [
+                    [
+                        "name": "main", "image": "busybox", "command": ["sh", "-c", .string(script)],
+                        "volumeMounts": [["name": "cache", "mountPath": "/cache"]],
+                    ]
+                ],
+                "volumes": [["name": "cache", "emptyDir": [:]]],
+            ],
+        ]
+        let first = try await KubeSimServer.start(directory: directory)
+        _ = try await first.api.create(.pods, namespace: "default", body: pod)
+        try await eventually("the first instance's line") {
+            let (_, text) = try await Curl(server: first).text("/api/v1/namespaces/default/pods/steady/log")
+            return text.contains("started with nothing")
+        }
+        await first.stop()
+        let second = try await KubeSimServer.start(directory: directory, options: .init(port: first.port))
+        func status() async throws -> JSON? {
+            try await second.api.get(.pods, namespace: "default", name: "steady")[
+                path: ["status", "containerStatuses"]]?.arrayValue?.first
+        }
+        // The saved status is the first instance's until the new kubelet reports the second.
+        try await eventually("the pod running again") {
+            let state = try await status()
+            return state?["restartCount"] == 1 && state?[path: ["state", "running"]] != nil
+        }
+        let state = try await status()
+        #expect(state?[path: ["lastState", "terminated", "exitCode"]] == 255, "\(String(describing: state))")
+        #expect(state?[path: ["lastState", "terminated", "reason"]] == "Unknown", "\(String(describing: state))")
+        let curl = Curl(server: second)
+        let (_, previous) = try await curl.text("/api/v1/namespaces/default/pods/steady/log?previous=true")
+        #expect(previous == "started with nothing\n")
+        try await eventually("the second instance's line") {
+            try await curl.text("/api/v1/namespaces/default/pods/steady/log").1 == "started with kept\n"
+        }
+        await second.stop()
+    }
+}

@@ -125,6 +125,9 @@ public struct PodLogStreamer: Sendable {
         follower.logger = logger
         follower.onHealth = onHealth
         follower.retryDelay = retryDelay
+        // As the session's pod watch: after an outage the logs are back within about a second and a half
+        // of the API server (2.9 s median after 30 s with the 5 s cap), one request per container meanwhile.
+        follower.maximumRetryDelay = .milliseconds(1500)
         if initial {
             follower.sinceSeconds = options.sinceSeconds
             follower.tailLines = options.tail

@@ -8,6 +8,9 @@ struct Reconciler: @unchecked Sendable {
     let rules: IgnoreRules
     let podOwned: [IgnorePattern]
     let maxFileSize: Int64
+    /// Paths whose destination copy size and mtime cannot vouch for (a failed batch may have left one of
+    /// the same size and second): compared by hash.
+    var suspects: Set<String> = []
 
     init(root: String, rules: IgnoreRules, podOwnedPaths: [String], maxFileSize: Int64 = SyncOptions.defaultMaxFileSize)
     {
@@ -75,7 +78,9 @@ struct Reconciler: @unchecked Sendable {
                     walk.deletes.append(path)
                     walk.ship.append(path)
                 } else if local.kind == .file && there.size == local.size {
-                    if there.mtimeSeconds != local.mtimeNanoseconds / 1_000_000_000 || local.racy {
+                    if there.mtimeSeconds != local.mtimeNanoseconds / 1_000_000_000 || local.racy
+                        || suspects.contains(path)
+                    {
                         walk.hashCandidates.append(path)
                     } else if there.mode != local.mode {
                         walk.ship.append(path)

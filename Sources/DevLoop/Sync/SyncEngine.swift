@@ -15,6 +15,12 @@ public actor SyncEngine {
     private var completedBarrier: UInt64 = 0
     private var waiters: [(token: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
     private var needsReconcile = false
+    /// The paths of failed batches, hashed by the next reconcile: an edit of the same size within the
+    /// same second as the copy at the destination is invisible to size and mtime (seconds there).
+    private var suspects: Set<String> = []
+    /// After a failed reconcile, the next try (an edit must not be needed to ship the ones that failed).
+    private var retry: Task<Void, Never>?
+    private var retryBackoff = RetryBackoff(initial: .milliseconds(250), maximum: .seconds(1))
     private let tracing = TreeWatcher.tracing
     /// With DEVLOOP_TRACE_SYNC set: every batch's changes and operations, for debugging.
     var trace: [String] = []
@@ -80,6 +86,7 @@ public actor SyncEngine {
         self.watcher = nil
         inbox.finish()
         loop?.cancel()
+        retry?.cancel()
         await watcher?.stop()
         await loop?.value
         loop = nil
@@ -107,20 +114,25 @@ public actor SyncEngine {
     }
 
     private func reconciler() -> Reconciler {
-        Reconciler(
+        var reconciler = Reconciler(
             root: options.source, rules: planner.rules, podOwnedPaths: options.podOwnedPaths,
             maxFileSize: options.maxFileSize)
+        reconciler.suspects = suspects
+        return reconciler
     }
 
     private func reconcile() async throws -> SyncBatch {
         let started = ContinuousClock.now
+        let checked = suspects
         let plan = try await reconciler().plan(transport: transport)
         let batch = plan.batch
         for refusal in plan.refused { planner.report(refusal) }
         planner.index = plan.index
         try await transport.apply(batch)
+        suspects.subtract(checked)
         needsReconcile = false
         lastError = nil
+        retryBackoff.reset()
         announce.yield(.reconciled(SyncReport(batch, root: options.source, since: started)))
         return batch
     }
@@ -147,6 +159,7 @@ public actor SyncEngine {
                     // Stopped meanwhile: the destination is compared again at the next start.
                     if Task.isCancelled { return }
                     // The destination may now differ from the index: compare it again.
+                    suspects.formUnion(batch.operations.map(\.path))
                     fail(error)
                     needsReconcile = true
                     do { _ = try await reconcile() } catch { fail(error) }
@@ -156,11 +169,36 @@ public actor SyncEngine {
         if let token = batches.flatMap(\.barriers).max() { complete(token) }
     }
 
+    /// Counts every failure; announces one only when it differs from the last (the retries of an
+    /// outage fail alike once a second).
     private func fail(_ error: any Error) {
+        let text = "\(error)"
         failures += 1
-        lastError = "\(error)"
-        announce.yield(.failed("\(error)"))
-        logger.error("sync to \(transport.name) failed: \(error)")
+        if text != lastError {
+            announce.yield(.failed(text))
+            logger.error("sync to \(transport.name) failed: \(text)")
+        }
+        lastError = text
+        scheduleRetry()
+    }
+
+    /// The edits of a failed batch (the cluster away, the pod restarting) ship once a reconcile
+    /// succeeds: it is tried again after a short back-off (1 s at most, one failing exec a second during
+    /// an outage), not only at the next edit, which may never come.
+    private func scheduleRetry() {
+        guard retry == nil, let loop, !loop.isCancelled else { return }
+        let delay = retryBackoff.next()
+        retry = Task { [weak self] in
+            try? await Task.sleep(for: delay)
+            await self?.retryNow()
+        }
+    }
+
+    private func retryNow() {
+        retry = nil
+        guard !Task.isCancelled, watcher != nil else { return }
+        needsReconcile = true
+        inbox.push(WatchBatch(changes: [], barriers: []))
     }
 
     private func complete(_ token: UInt64) {

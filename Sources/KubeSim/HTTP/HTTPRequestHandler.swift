@@ -40,7 +40,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         head: HTTPRequestHead, body: ByteBuffer?, channel: Channel, responder: @escaping Responder,
         streams: OpenStreams
     ) {
-        Task {
+        streams.serve {
             let response = await responder(head, body, channel)
             await write(response, keepAlive: head.isKeepAlive, to: channel, streams: streams)
         }
@@ -111,4 +111,31 @@ final class OpenStreams: Sendable {
     }
 
     var count: Int { channels.withLock { $0.count } }
+
+    /// The requests being answered: `stop()` waits for them before it shuts the event loops down, as a
+    /// request that touches its channel (the client certificate) on a loop already shut down is a crash
+    /// of NIO's leaked-promise check (seen when a test restarted kubesim under a reconnecting client).
+    private let requests = Mutex<[UUID: Task<Void, Never>]>([:])
+
+    func serve(_ work: @escaping @Sendable () async -> Void) {
+        let id = UUID()
+        // Made under the lock, so that the task's own removal always comes after its insertion.
+        requests.withLock { requests in
+            requests[id] = Task {
+                await work()
+                _ = self.requests.withLock { $0.removeValue(forKey: id) }
+            }
+        }
+    }
+
+    /// Returns once every request being answered has ended (their connections are closed), or after `limit`.
+    func drainRequests(within limit: Duration) async {
+        let open = requests.withLock { Array($0.values) }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for task in open { await task.value } }
+            group.addTask { try? await Task.sleep(for: limit) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
 }

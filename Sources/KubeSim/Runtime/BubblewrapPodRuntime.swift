@@ -139,7 +139,9 @@ public final class BubblewrapPodRuntime: PodRuntime {
             return pods.values.compactMap { if case .running(let running) = $0 { running } else { nil } }
         }
         await withTaskGroup(of: Void.self) { group in
-            for running in all { group.addTask { await running.stop(gracePeriod: .zero) } }
+            // A node going down: the pods' folders (logs, emptyDirs, homes) stay for the next kubesim on
+            // this state directory, which starts the same pods again, as a kubelet does after a reboot.
+            for running in all { group.addTask { await running.stop(gracePeriod: .zero, keepFiles: true) } }
         }
     }
 
@@ -209,8 +211,9 @@ struct RunningPod: Sendable {
         }
     }
 
-    /// Stops the containers in parallel, then the exec processes and the sandbox; removes the pod's files.
-    func stop(gracePeriod: Duration) async {
+    /// Stops the containers in parallel, then the exec processes and the sandbox; removes the pod's files
+    /// unless `keepFiles` (kubesim stops, the pod does not).
+    func stop(gracePeriod: Duration, keepFiles: Bool = false) async {
         board.close()
         await execs.terminateAll()
         await withTaskGroup(of: Void.self) { group in
@@ -219,7 +222,7 @@ struct RunningPod: Sendable {
             }
         }
         await sandbox.stop()
-        sandbox.removeFiles()
+        if !keepFiles { sandbox.removeFiles() }
     }
 }
 

@@ -27,6 +27,12 @@ final class ContainerLog: Sendable {
         self.state = Mutex(State(file: file, openStreams: streams))
     }
 
+    /// The log a container instance of an earlier kubesim left in `path`: read, never written.
+    init(finished path: String) {
+        self.path = path
+        self.state = Mutex(State(file: -1, openStreams: 0))
+    }
+
     /// Reads `descriptor` (which it then owns) line by line on a thread of its own until end of file.
     func capture(_ descriptor: Int32, stream: String) {
         let thread = Thread { [self] in

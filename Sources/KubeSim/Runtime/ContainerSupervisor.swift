@@ -20,6 +20,8 @@ final class ContainerSupervisor: Sendable {
         var current: ContainerInstance?
         /// The instance `status.lastState` describes.
         var previous: ContainerInstance?
+        /// The log of the instance an earlier kubesim ran, until this one has a previous instance.
+        var rebootedLog: ContainerLog?
         var stopGracePeriod: Duration?
         var loop: Task<Void, Never>?
     }
@@ -35,10 +37,12 @@ final class ContainerSupervisor: Sendable {
         self.slot = slot
         self.sandbox = sandbox
         self.board = board
+        let rebooted = RebootedInstance(folder: sandbox.containerDirectory(container.name))
         let status = RuntimeContainerStatus(
-            name: container.name, containerID: "", ready: false, started: false, restartCount: 0,
-            state: .waiting(reason: reason, message: nil), lastState: nil)
-        self.state = Mutex(State(status: status))
+            name: container.name, containerID: "", ready: false, started: false,
+            restartCount: rebooted.map { $0.number + 1 } ?? 0, state: .waiting(reason: reason, message: nil),
+            lastState: rebooted?.lastState)
+        self.state = Mutex(State(status: status, rebootedLog: rebooted.map { ContainerLog(finished: $0.logPath) }))
         board.post(status, at: slot)
     }
 
@@ -81,11 +85,11 @@ final class ContainerSupervisor: Sendable {
         try state.withLock { state in
             let podName = "\(sandbox.pod.namespace)/\(sandbox.pod.name)"
             if previous {
-                guard let instance = state.previous else {
+                guard let log = state.previous?.log ?? state.rebootedLog else {
                     throw RuntimeError(
                         "previous terminated container \"\(container.name)\" in pod \"\(podName)\" not found")
                 }
-                return instance.log
+                return log
             }
             guard let instance = state.current else {
                 var reason = "ContainerCreating"
@@ -98,7 +102,7 @@ final class ContainerSupervisor: Sendable {
     }
 
     private func run() async {
-        var restarts = 0
+        var restarts = state.withLock { $0.status.restartCount }
         var backOffStep = 0
         while !isStopping {
             let instance: ContainerInstance
@@ -148,6 +152,7 @@ final class ContainerSupervisor: Sendable {
             restarts += 1
             update {
                 $0.previous = instance
+                $0.rebootedLog = nil
                 $0.status.lastState = terminated
                 $0.status.ready = false
                 $0.status.started = false
@@ -219,4 +224,29 @@ final class ContainerSupervisor: Sendable {
 func goDuration(_ duration: Duration) -> String {
     let seconds = duration.components.seconds
     return seconds < 60 ? "\(seconds)s" : "\(seconds / 60)m\(seconds % 60)s"
+}
+
+/// The last instance of a container that an earlier kubesim ran on the same state directory: its log
+/// (`N.log`, N its restart count) is still in the container's folder. The restart count goes on from it
+/// and `previous=true` reads it, as after a node reboot, where the kubelet reports the dead container
+/// as terminated with exit code 255, reason Unknown.
+struct RebootedInstance {
+    let number: Int
+    let logPath: String
+    let lastState: RuntimeContainerStatus.State
+
+    init?(folder: String) {
+        let numbers = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).compactMap {
+            $0.hasSuffix(".log") ? Int($0.dropLast(4)) : nil
+        }
+        guard let number = numbers.max() else { return nil }
+        self.number = number
+        logPath = folder + "/\(number).log"
+        let records = ContainerLog.records(atPath: logPath)
+        let written = (try? FileManager.default.attributesOfItem(atPath: logPath)[.modificationDate]) as? Date
+        let finishedAt = written ?? Date()
+        lastState = .terminated(
+            exitCode: 255, signal: nil, reason: "Unknown", startedAt: records.first?.date ?? finishedAt,
+            finishedAt: finishedAt)
+    }
 }

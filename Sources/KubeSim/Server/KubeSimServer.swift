@@ -129,6 +129,7 @@ public final class KubeSimServer: Sendable {
         if let listener = listener.withLock({ $0 }) { await listener.close() }
         listener.withLock { $0 = nil }
         await api.store.closeAll()
+        await streams.drainRequests(within: .seconds(5))
         try? await group.shutdownGracefully()
     }
 

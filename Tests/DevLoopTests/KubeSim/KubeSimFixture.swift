@@ -14,12 +14,15 @@ struct KubeSimFixture {
     static func start(profile: APIServerProfile = .current) async throws -> KubeSimFixture {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "devloop-kubesim-\(UUID().uuidString.prefix(8))")
+        return try await start(directory: directory, options: KubeSimServer.Options(profile: profile))
+    }
+
+    private static func start(directory: URL, options: KubeSimServer.Options) async throws -> KubeSimFixture {
         let runtime = BubblewrapPodRuntime(
             configuration: BubblewrapRuntimeConfiguration(
                 stateDirectory: directory.appendingPathComponent("pods"), backOffBase: .seconds(1),
                 backOffMax: .seconds(2)))
-        let server = try await KubeSimServer.start(
-            directory: directory, runtime: runtime, options: KubeSimServer.Options(profile: profile))
+        let server = try await KubeSimServer.start(directory: directory, runtime: runtime, options: options)
         let config = try KubeClientConfig.load(
             loader: KubeConfigLoader(environment: [:], explicitPath: server.kubeconfigPath))
         return KubeSimFixture(server: server, client: KubeClient(config: config), directory: directory)
@@ -41,6 +44,15 @@ struct KubeSimFixture {
     func stop() async {
         await server.stop()
         try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// kubesim stopped (every stream cut, every pod process gone) and, after `whileDown`, started again
+    /// from the same directory on the same port: the same objects, resourceVersions, certificates and
+    /// kubeconfig. Its kubelet starts the pods of the saved state again.
+    func restarted(whileDown: () async throws -> Void = {}) async throws -> KubeSimFixture {
+        await server.stop()
+        try await whileDown()
+        return try await Self.start(directory: directory, options: KubeSimServer.Options(port: server.port))
     }
 
     @discardableResult

@@ -135,21 +135,6 @@ import Testing
         let project = try SupervisedProject(transport: transport)
         defer { project.fixture.remove() }
         try prepare(project)
-        let cluster = try await KubeSimFixture.start()
-        do {
-            let up = try DevLoopProcess(
-                ["up", "--config", project.fixture.config], directory: project.fixture.root,
-                kubeconfig: cluster.server.kubeconfigPath)
-            try await up.waitForLine("the forward") {
-                $0.contains("forwarding http://127.0.0.1:\(project.fixture.port)")
-            }
-            try await body(project, up)
-            up.signal(SIGINT)
-            #expect(await up.exitStatus() == 0, "\(up.output)")
-        } catch {
-            await cluster.stop()
-            throw error
-        }
-        await cluster.stop()
+        try await UpSession.run(project.fixture) { _, up in try await body(project, up) }
     }
 }

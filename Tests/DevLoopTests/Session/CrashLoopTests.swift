@@ -18,13 +18,8 @@ import Testing
     @Test func aCrashLoopIsReportedAndTheSessionServesAgainAfterTheFix() async throws {
         let project = try FixtureProject(command: #"["sh", "-c", \#(Self.command)]"#)
         defer { project.remove() }
-        let cluster = try await KubeSimFixture.start()
-        do {
-            let up = try DevLoopProcess(
-                ["up", "--config", project.config], directory: project.root, kubeconfig: cluster.server.kubeconfigPath)
-            try await up.waitForLine("the forward") { $0.contains("forwarding http://127.0.0.1:\(project.port)") }
-            let ready = try await up.waitForLine("the ready pod") { $0.hasSuffix(" is ready") }
-            let pod = String(ready.split(separator: " ")[1])
+        try await UpSession.run(project) { cluster, up in
+            let pod = try await up.readyPod()
             var figures = RecoveryFigures("crash loop (\(Self.crashes) crashes, then the fix edit)")
             for run in 1...FaultRuns.count {
                 let mark = up.lineCount
@@ -64,12 +59,6 @@ import Testing
             let text = try await DevLoopProcess.run(["status", "--config", project.config], directory: project.root)
             #expect(text.output.contains("last crash  container app of pod \(pod) (exit 3, Error)"), "\(text.output)")
             print(figures.report())
-            up.signal(SIGINT)
-            #expect(await up.exitStatus() == 0, "\(up.output)")
-        } catch {
-            await cluster.stop()
-            throw error
         }
-        await cluster.stop()
     }
 }

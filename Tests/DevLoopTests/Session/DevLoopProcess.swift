@@ -15,6 +15,8 @@ final class DevLoopProcess: @unchecked Sendable {
     let process = Process()
     private let lock = NSLock()
     private var lines: [String] = []
+    /// When each line was read: recovery times are measured to a line's arrival, not to a poll.
+    private var arrivals: [ContinuousClock.Instant] = []
     private var waiters: [(id: UUID, predicate: (String) -> Bool, continuation: CheckedContinuation<String?, Never>)] =
         []
     private let readerEnded = OneShot<Bool>()
@@ -81,6 +83,7 @@ final class DevLoopProcess: @unchecked Sendable {
     private func deliver(_ line: String) {
         lock.withLock {
             lines.append(line)
+            arrivals.append(.now)
             let ready = waiters.filter { $0.predicate(line) }
             waiters.removeAll { $0.predicate(line) }
             for waiter in ready { waiter.continuation.resume(returning: line) }
@@ -119,6 +122,19 @@ final class DevLoopProcess: @unchecked Sendable {
             throw CancellationError()
         }
         return found
+    }
+
+    /// When the first line from line number `from` on that satisfies `predicate` was read, waiting
+    /// for it as `waitForLine` does.
+    func arrival(
+        _ what: String, timeout: Duration = .seconds(90), from first: Int = 0,
+        where predicate: @escaping @Sendable (String) -> Bool
+    ) async throws -> ContinuousClock.Instant {
+        try await waitForLine(what, timeout: timeout, from: first, where: predicate)
+        return lock.withLock {
+            let index = lines.indices.dropFirst(first).first { predicate(lines[$0]) }!
+            return arrivals[index]
+        }
     }
 
     private func expire(_ id: UUID) {

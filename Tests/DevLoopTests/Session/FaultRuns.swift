@@ -37,3 +37,23 @@ struct RecoveryFigures {
         String(format: "%.2f s", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
     }
 }
+
+/// The recovery times of one fault measured to several things at once (the watch, the forward, the
+/// logs...), each over the runs: one report line per thing.
+struct RecoveryTable {
+    private(set) var figures: [RecoveryFigures]
+
+    init(_ fault: String, _ measures: [String]) {
+        figures = measures.map { RecoveryFigures("\(fault), \($0)") }
+    }
+
+    /// One sample per measure, in the order of `measures`.
+    mutating func add(_ samples: [Duration]) {
+        for (index, sample) in zip(figures.indices, samples) { figures[index].add(sample) }
+    }
+
+    func report(lost: [String]) -> String {
+        let what = lost.isEmpty ? "nothing" : lost.joined(separator: "; ")
+        return figures.map { $0.report(lost: what) }.joined(separator: "\n")
+    }
+}

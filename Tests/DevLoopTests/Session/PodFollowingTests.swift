@@ -11,14 +11,9 @@ import Testing
     @Test func aReplacedPodGetsTheWholeCurrentTree() async throws {
         let project = try FixtureProject(extraConfig: "transport: exec", emptyDir: true)
         defer { project.remove() }
-        let cluster = try await KubeSimFixture.start()
-        do {
-            let up = try DevLoopProcess(
-                ["up", "--config", project.config], directory: project.root, kubeconfig: cluster.server.kubeconfigPath)
-            try await up.waitForLine("the forward") { $0.contains("forwarding http://127.0.0.1:\(project.port)") }
+        try await UpSession.run(project, stop: SIGTERM) { cluster, up in
             #expect(await httpGet(port: project.port, path: "/index.html")?.body == "hello v1\n")
-            let ready = try await up.waitForLine("the ready pod") { $0.hasSuffix(" is ready") }
-            let pod = String(ready.split(separator: " ")[1])
+            let pod = try await up.readyPod()
 
             try await cluster.server.deletePod(namespace: project.namespace, name: pod, gracePeriodSeconds: 0)
             try project.write("app/index.html", "hello v2\n")
@@ -27,26 +22,15 @@ import Testing
             try await waitUntil("the new pod serves the edit", timeout: .seconds(60)) {
                 await httpGet(port: project.port, path: "/index.html")?.body == "hello v2\n"
             }
-            up.signal(SIGTERM)
-            #expect(await up.exitStatus() == 0, "\(up.output)")
-        } catch {
-            await cluster.stop()
-            throw error
         }
-        await cluster.stop()
     }
 
     /// 200 sequential requests while the server process is killed, then the pod deleted: none fails.
     @Test func noRequestFailsWhileTheServerCrashesAndThePodIsReplaced() async throws {
         let project = try FixtureProject()
         defer { project.remove() }
-        let cluster = try await KubeSimFixture.start()
-        do {
-            let up = try DevLoopProcess(
-                ["up", "--config", project.config], directory: project.root, kubeconfig: cluster.server.kubeconfigPath)
-            try await up.waitForLine("the forward") { $0.contains("forwarding http://127.0.0.1:\(project.port)") }
-            let ready = try await up.waitForLine("the ready pod") { $0.hasSuffix(" is ready") }
-            let pod = String(ready.split(separator: " ")[1])
+        try await UpSession.run(project, stop: SIGTERM) { cluster, up in
+            let pod = try await up.readyPod()
             var failures: [Int] = []
             for index in 0..<200 {
                 if index == 50 {
@@ -57,12 +41,6 @@ import Testing
                 if answer?.status != 200 || answer?.body != "hello v1\n" { failures.append(index) }
             }
             #expect(failures.isEmpty, "failed requests: \(failures)")
-            up.signal(SIGTERM)
-            #expect(await up.exitStatus() == 0, "\(up.output)")
-        } catch {
-            await cluster.stop()
-            throw error
         }
-        await cluster.stop()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 
 @testable import DevLoop
@@ -152,5 +153,61 @@ private struct FailingExecutor: ContainerExecutor {
             #expect("\(error)".contains("listing /app failed: sh: not found"), "\(error)")
         }
         #expect(await engine.watchCount == 0)
+    }
+}
+
+extension EngineFailureTests {
+    /// An edit whose batch failed (the cluster away) ships once the destination answers again, with no
+    /// later edit to carry it: the engine tries the reconcile again by itself. The edit has the size of
+    /// the copy at the destination and (almost always) its second: the reconcile must hash it.
+    @Test func aBatchThatFailedShipsOnceTheDestinationIsBack() async throws {
+        let dir = TempDir("devloop-retry")
+        defer { dir.remove() }
+        let source = dir.sub("src")
+        let destination = dir.sub("dst")
+        try "v1\n".write(toFile: source + "/index.html", atomically: true, encoding: .utf8)
+        let transport = OutageTransport(HostPathTransport(source: source, destination: destination))
+        let engine = SyncEngine(
+            options: SyncOptions(source: source, destination: "/app"), transport: transport)
+        try await engine.start()
+        transport.down.withLock { $0 = true }
+        try "v2\n".write(toFile: source + "/index.html", atomically: true, encoding: .utf8)
+        try await waitUntil("the batch fails", timeout: .seconds(30)) { await engine.failures > 0 }
+        try await Task.sleep(for: .seconds(2))
+        transport.down.withLock { $0 = false }
+        try await waitUntil("the edit ships without another edit", timeout: .seconds(30)) {
+            (try? String(contentsOfFile: destination + "/index.html", encoding: .utf8)) == "v2\n"
+        }
+        #expect(await engine.lastError == nil)
+        await engine.stop()
+    }
+}
+
+/// A transport that fails every call while `down`, as exec does while the API server is away.
+final class OutageTransport: SyncTransport {
+    let inner: any SyncTransport
+    let down = Mutex(false)
+
+    init(_ inner: any SyncTransport) { self.inner = inner }
+
+    var name: String { inner.name }
+
+    private func check() throws {
+        if down.withLock({ $0 }) { throw SyncTransportError("connection refused") }
+    }
+
+    func apply(_ batch: SyncBatch) async throws -> [String] {
+        try check()
+        return try await inner.apply(batch)
+    }
+
+    func listDestination() async throws -> [String: DestinationEntry] {
+        try check()
+        return try await inner.listDestination()
+    }
+
+    func hashes(of paths: [String]) async throws -> [String: String] {
+        try check()
+        return try await inner.hashes(of: paths)
     }
 }

@@ -28,6 +28,18 @@ struct Curl {
         return (code, text.isEmpty ? .null : try JSON.parse(Data(text.utf8)))
     }
 
+    /// A GET whose answer is text (a log): (HTTP status, body).
+    func text(_ path: String) async throws -> (Int, String) {
+        let arguments = base + ["-w", "\n%{http_code}", "https://127.0.0.1:\(server.port)\(path)"]
+        let process = try RunningProcess(kubeconfig: nil, arguments: arguments, stdin: nil, executable: "/usr/bin/curl")
+        _ = try await process.wait(timeout: .seconds(20))
+        let output = process.stdout
+        guard let split = output.lastIndex(of: "\n"), let code = Int(output[output.index(after: split)...]) else {
+            throw TestFailure("curl \(path): \(output) \(process.stderr)")
+        }
+        return (code, String(output[..<split]))
+    }
+
     /// A streaming GET (watch, follow) whose output is read as it comes.
     func stream(_ path: String) throws -> RunningProcess {
         try RunningProcess(
