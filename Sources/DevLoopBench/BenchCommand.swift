@@ -62,9 +62,19 @@ struct LoopBench: AsyncParsableCommand {
         abstract: "save -> new response through `devloop up --sim`, beside kubectl cp/exec; the web app's Swift edit.")
     @OptionGroup var options: BenchOptions
     @Option(help: "Swift edits of the shipped web app (default 3; none with --quick).") var webAppEdits = 3
+    @Flag(help: "Only the web app's Swift edits: skip the fixture server's edits and the hand-made loop.")
+    var webAppOnly = false
+
+    func validate() throws {
+        if webAppOnly && (options.quick || webAppEdits < 1) {
+            throw ValidationError("--web-app-only needs --web-app-edits of at least 1 and no --quick")
+        }
+    }
 
     func run() async throws {
-        try await options.run { try await Scenarios.loop($0, quick: options.quick, webAppEdits: webAppEdits) }
+        try await options.run {
+            try await Scenarios.loop($0, quick: options.quick, webAppEdits: webAppEdits, fixture: !webAppOnly)
+        }
     }
 }
 
@@ -142,8 +152,8 @@ enum Scenarios {
     }
 
     /// The fixture's loop, then (not with --quick) the shipped web app's Swift edit.
-    static func loop(_ report: Report, quick: Bool, webAppEdits: Int) async throws {
-        try await LoopBenchmarks(quick: quick, report: report).run()
+    static func loop(_ report: Report, quick: Bool, webAppEdits: Int, fixture: Bool = true) async throws {
+        if fixture { try await LoopBenchmarks(quick: quick, report: report).run() }
         if quick {
             report.note(
                 "loop: the shipped web app's Swift edit skipped with --quick: it builds the app in a pod (10-20 s an edit, "
