@@ -89,7 +89,8 @@ public final class KubeSimServer: Sendable {
         let tls = try APIListener.tlsContext(certificates: certificates)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         // The port is known only after binding (port 0): the router learns it from the listener.
-        let pods = PodStreams(api: api, runtime: runtime, kubelet: kubelet, profile: options.profile)
+        let pods = PodStreams(
+            api: api, runtime: runtime, kubelet: kubelet, profile: options.profile, sessions: streams)
         let lazyRouter = LazyResponder()
         let requests = RequestRecorder()
         let listener: APIListener

@@ -7,12 +7,20 @@ final class PodStreams: Sendable {
     let runtime: PodRuntime
     let kubelet: Kubelet
     let profile: APIServerProfile
+    /// Where the exec, attach and port-forward sessions run: `stop()` waits for them before it shuts
+    /// the event loops down, as a session that closes its channel on a loop already shut down is a
+    /// crash of NIO's leaked-promise check (seen when an exec kept open met a kubesim restart).
+    let sessions: OpenStreams
 
-    init(api: APIService, runtime: PodRuntime, kubelet: Kubelet, profile: APIServerProfile = .current) {
+    init(
+        api: APIService, runtime: PodRuntime, kubelet: Kubelet, profile: APIServerProfile = .current,
+        sessions: OpenStreams
+    ) {
         self.api = api
         self.runtime = runtime
         self.kubelet = kubelet
         self.profile = profile
+        self.sessions = sessions
     }
 
     /// The pod and the container a stream targets, or the error kube-apiserver and the kubelet answer.
@@ -82,7 +90,7 @@ final class PodStreams: Sendable {
                 stdin: session.stdin, stdout: session.stdout, stderr: session.stderr, tty: session.tty)
             return UpgradePlan(subprotocol: chosen) { channel in
                 let (frames, ready) = try await SPDYExecHandler.install(on: channel, expected: expected)
-                Task {
+                self.sessions.serve {
                     // kubelet starts the command once every stream is open; a client that never opens them is dropped.
                     guard (try? await ready.timeout(after: .seconds(30), on: channel.eventLoop)) != nil else {
                         _ = try? await channel.close().get()
@@ -94,7 +102,7 @@ final class PodStreams: Sendable {
         }
         return UpgradePlan(subprotocol: chosen) { channel in
             let frames = try await WebSocketInbox.install(on: channel)
-            Task { await session.run(channel: channel, frames: frames, runtime: runtime) }
+            self.sessions.serve { await session.run(channel: channel, frames: frames, runtime: runtime) }
         }
     }
 
@@ -128,7 +136,7 @@ final class PodStreams: Sendable {
         let subprotocol = offered.contains("v4.channel.k8s.io") ? "v4.channel.k8s.io" : nil
         return UpgradePlan(subprotocol: subprotocol) { channel in
             let frames = try await WebSocketInbox.install(on: channel)
-            Task { await session.run(channel: channel, frames: frames, runtime: runtime) }
+            self.sessions.serve { await session.run(channel: channel, frames: frames, runtime: runtime) }
         }
     }
 

@@ -95,6 +95,11 @@ final class DevLoopProcess: @unchecked Sendable {
     /// How many lines devloop has printed so far: `waitForLine(from:)` then looks only at later ones.
     var lineCount: Int { lock.withLock { lines.count } }
 
+    /// The first line from line number `from` on that satisfies `predicate`, if one came yet.
+    func line(from first: Int, where predicate: (String) -> Bool) -> String? {
+        lock.withLock { lines.dropFirst(first).first(where: predicate) }
+    }
+
     /// The first line from line number `from` on (seen before or after this call) that satisfies
     /// `predicate`; fails the test after `timeout`.
     @discardableResult

@@ -5,23 +5,45 @@ import KubeSim
 import Testing
 
 /// The session across server crashes and pod replacement, against a kubesim the test runs.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct PodFollowingTests {
-    /// exec+tar into an emptyDir: the replacement pod starts empty, so serving the page again proves
-    /// it got the whole current tree, including an edit made while no pod ran.
+@Suite(.serialized, FaultRuns.timeLimit) struct PodFollowingTests {
+    /// exec+tar into an emptyDir: the replacement pod starts empty, so serving the last edit proves
+    /// it got the whole current tree, including the edits made while no pod ran. The pod is deleted
+    /// `FaultRuns.count` times in one session, edits coming every 50 ms from the deletion until the
+    /// new pod serves; recovery is measured from the deletion to the last edit served.
     @Test func aReplacedPodGetsTheWholeCurrentTree() async throws {
         let project = try FixtureProject(extraConfig: "transport: exec", emptyDir: true)
         defer { project.remove() }
         try await UpSession.run(project, stop: SIGTERM) { cluster, up in
             #expect(await httpGet(port: project.port, path: "/index.html")?.body == "hello v1\n")
-            let pod = try await up.readyPod()
-
-            try await cluster.server.deletePod(namespace: project.namespace, name: pod, gracePeriodSeconds: 0)
-            try project.write("app/index.html", "hello v2\n")
-            try await up.waitForLine("the replacement") { $0.contains("pod \(pod) replaced by") }
-            try await up.waitForLine("the reconcile of the new pod") { $0.hasPrefix("reconciled ") }
-            try await waitUntil("the new pod serves the edit", timeout: .seconds(60)) {
-                await httpGet(port: project.port, path: "/index.html")?.body == "hello v2\n"
+            var pod = try await up.readyPod()
+            var figures = RecoveryFigures("pod deleted and replaced, edits every 50 ms through the gap")
+            for run in 1...FaultRuns.count {
+                let mark = up.lineCount
+                let deleted = ContinuousClock.now
+                try await cluster.server.deletePod(namespace: project.namespace, name: pod, gracePeriodSeconds: 0)
+                // Edits until the replacement is announced, then five more while it reconciles.
+                var edit = 0
+                var replaced: String?
+                while replaced == nil || edit < 5 {
+                    edit += 1
+                    try project.write("app/index.html", "run \(run) edit \(edit)\n")
+                    if replaced == nil, let line = up.line(from: mark, where: { $0.contains("pod \(pod) replaced by") })
+                    {
+                        replaced = line
+                        edit = 0
+                    }
+                    try await Task.sleep(for: .milliseconds(50))
+                    try #require(ContinuousClock.now - deleted < .seconds(120), "no replacement of \(pod) in 120 s")
+                }
+                let last = "run \(run) edit \(edit)\n"
+                try await waitUntil("the new pod serves the last edit of run \(run)", timeout: .seconds(120)) {
+                    await httpGet(port: project.port, path: "/index.html")?.body == last
+                }
+                figures.add(.now - deleted)
+                let words = replaced!.split(separator: " ")
+                pod = String(words[words.firstIndex(of: "by")! + 1].dropLast())
             }
+            print(figures.report())
         }
     }
 
