@@ -35,7 +35,8 @@ public struct HostPathTransport: SyncTransport {
         }
     }
 
-    /// Applies one operation; false when its local source vanished.
+    /// Applies one operation; false when its source vanished (the local file, or the destination's
+    /// entry a rename moves).
     func apply(_ operation: SyncOperation) throws -> Bool {
         for path in Self.paths(of: operation) where !PathPolicy.isSafe(path) {
             throw SyncTransportError("refusing to write outside \(destination): \(path)")
@@ -44,8 +45,18 @@ public struct HostPathTransport: SyncTransport {
         switch operation {
         case .rename(let from, _):
             if Glibc.rename(destination + "/" + from, target) != 0 {
+                // The destination lost the source behind the engine's back: the target is skipped
+                // (cleared, so no stale copy stays) and the engine ships it as new.
+                if errno == ENOENT && LocalEntry.stat(destination + "/" + from) == nil {
+                    try FileTree.remove(target)
+                    return false
+                }
                 guard errno == ENOTEMPTY || errno == EISDIR || errno == ENOTDIR || errno == EEXIST else {
                     throw SyncTransportError("rename \(from) -> \(operation.path): \(Self.error())")
+                }
+                // Replacing an ancestor would remove the source with it (the planner never asks).
+                guard !from.hasPrefix(operation.path + "/") else {
+                    throw SyncTransportError("rename \(from) -> \(operation.path): onto its own ancestor")
                 }
                 try FileTree.remove(target)
                 guard Glibc.rename(destination + "/" + from, target) == 0 else {

@@ -152,8 +152,7 @@ public actor SyncEngine {
             if tracing { trace.append("changes \(changes)\nops \(batch.operations)") }
             if !batch.isEmpty {
                 do {
-                    let skipped = try await transport.apply(batch)
-                    for path in skipped { planner.index.remove(path) }
+                    try await apply(batch)
                     announce.yield(.shipped(SyncReport(batch, root: options.source, since: started)))
                 } catch {
                     // Stopped meanwhile: the destination is compared again at the next start.
@@ -167,6 +166,18 @@ public actor SyncEngine {
             }
         }
         if let token = batches.flatMap(\.barriers).max() { complete(token) }
+    }
+
+    /// Applies a planned batch. A rename the destination could not replay (its source was gone)
+    /// ships its target as new right away: the batch converges without a reconcile.
+    private func apply(_ batch: SyncBatch) async throws {
+        let skipped = try await transport.apply(batch)
+        for path in skipped { planner.index.remove(path) }
+        let renamed = Set(batch.operations.compactMap { if case .rename(_, let to) = $0 { to } else { nil } })
+        let lost = skipped.filter(renamed.contains)
+        guard !lost.isEmpty else { return }
+        let followUp = planner.plan(lost.map { .tree($0) })
+        for path in try await transport.apply(followUp) { planner.index.remove(path) }
     }
 
     /// Counts every failure; announces one only when it differs from the last (the retries of an

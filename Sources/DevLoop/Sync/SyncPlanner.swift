@@ -47,11 +47,13 @@ struct SyncPlanner {
             case .rescan: rescan = true
             case .renamed(let from, let to):
                 // A rename is replayed at the destination only when it has both the source and the
-                // target's parent; otherwise the target ships as new. A target at or below the
-                // source comes from a stale path (no file system can do it): look at both instead.
+                // target's parent; otherwise the target ships as new. A target at, below or above
+                // the source comes from a stale path (no file system can do it; the watcher named
+                // a queued event through a watch it had already re-read at its later place): look
+                // at both instead. Replayed, a rename onto an ancestor removes its own source.
                 let parent = DestinationIndex.split(to).parent
                 guard index[from] != nil, parent.isEmpty || index[parent]?.kind == .directory,
-                    to != from, !to.hasPrefix(from + "/"),
+                    to != from, !to.hasPrefix(from + "/"), !from.hasPrefix(to + "/"),
                     PathPolicy.isSafe(from), PathPolicy.isSafe(to)
                 else {
                     mark(from, .entry)
@@ -65,6 +67,9 @@ struct SyncPlanner {
                     dirty[path] = nil
                     mark(to + path.dropFirst(from.count), scope)
                 }
+                // The old name is looked at too: a stale event path may name an entry that is
+                // still (or again) there.
+                mark(from, .entry)
                 // A moved directory may fall under different ignore rules at its new place; a moved
                 // file may have changed before its directory was watched.
                 mark(to, index[to]?.kind == .directory ? .tree : .verify)

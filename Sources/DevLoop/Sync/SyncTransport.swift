@@ -3,8 +3,9 @@ public protocol SyncTransport: Sendable {
     /// Shown to the user: "hostPath" or "exec+tar".
     var name: String { get }
     /// Applies the batch in order and returns the files it skipped because the local file vanished
-    /// meanwhile; those are removed at the destination too, so that it holds no stale copy the
-    /// engine no longer knows about. Throws when the destination may now differ from what the
+    /// meanwhile, and the targets of renames whose source the destination no longer had; those are
+    /// removed at the destination too, so that it holds no stale copy the engine no longer knows
+    /// about (the engine ships a skipped rename's target as new). Throws when the destination may now differ from what the
     /// batch describes; the engine then reconciles.
     @discardableResult
     func apply(_ batch: SyncBatch) async throws -> [String]

@@ -129,6 +129,47 @@ import Testing
         #expect(batch.operations == [.delete("d107")])
     }
 
+    /// Seed 112 under load: `d224/n68` moved up to `d244`, then `d224`'s ancestor moved below
+    /// `d244`. A drain ended between the two events of the first rename, and its rewatch read
+    /// `d224` at its final place (and shipped that tree): the MOVED_FROM that followed was named
+    /// through that later path, making the rename `d244/n75/d250/n68 -> d244`. Replayed, the
+    /// destination refuses it (ENOTEMPTY), and replacing the target removes the source (ENOENT).
+    @Test func renameOntoItsOwnAncestorConvergesAsState() async throws {
+        let dir = TempDir("devloop-planner-race")
+        defer { dir.remove() }
+        let source = dir.sub("src")
+        let destination = dir.sub("dst")
+        try FileManager.default.createDirectory(
+            atPath: source + "/d244/n75/d250/n68", withIntermediateDirectories: true)
+        writeFile(source + "/d244/n75/d250/n68/leaf", "leaf\n")
+        writeFile(source + "/d244/kept", "kept\n")
+        var planner = SyncPlanner(root: source, rules: IgnoreRules(root: source), logger: Logger(label: "test"))
+        let transport = HostPathTransport(source: source, destination: destination)
+        try await transport.apply(planner.planFullWalk())
+
+        try FileTree.remove(source + "/d244/n75/d250/n68")
+        writeFile(source + "/d244/added", "added\n")
+        let batch = planner.plan([.renamed(from: "d244/n75/d250/n68", to: "d244"), .path("d244/added")])
+        #expect(!batch.operations.contains { if case .rename = $0 { true } else { false } }, "\(batch.operations)")
+        try await transport.apply(batch)
+
+        let expected = TreeSnapshot(source, expected: true)
+        let actual = TreeSnapshot(destination)
+        #expect(expected == actual, "\(expected.diff(against: actual))")
+    }
+
+    /// The same stale rename, as the index alone sees it: both paths are looked at as state.
+    @Test func renameOntoItsOwnAncestorIsNotReplayed() {
+        var planner = SyncPlanner(
+            root: "/nonexistent", rules: IgnoreRules(root: "/nonexistent"), logger: Logger(label: "test"))
+        let directory = LocalEntry(kind: .directory, mode: 0o755, size: 0, mtimeNanoseconds: 0, inode: 1)
+        planner.index.set("d244", directory)
+        planner.index.set("d244/n75", directory)
+        planner.index.set("d244/n75/n68", directory)
+        let batch = planner.plan([.renamed(from: "d244/n75/n68", to: "d244")])
+        #expect(batch.operations == [.delete("d244")])
+    }
+
     /// The index knows a directory only through entries below it: deleting it still deletes it.
     @Test func directoryKnownOnlyByItsChildrenIsDeleted() async throws {
         let dir = TempDir("devloop-planner-race")

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Logging
 import Synchronization
 import Testing
 
@@ -55,6 +56,36 @@ import Testing
                 == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
         #expect(FileDigest.hexDigest(of: million) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    /// The destination lost a directory behind the engine's back (the pod deleted it), then it is
+    /// renamed locally: the rename cannot be replayed, so its target ships as new in the same
+    /// batch, without a failed batch and the reconcile that follows one.
+    @Test func renameWhoseSourceTheDestinationLostShipsTheTarget() async throws {
+        let dir = TempDir("devloop-transport")
+        defer { dir.remove() }
+        let source = dir.sub("src")
+        let destination = dir.sub("dst")
+        try FileManager.default.createDirectory(atPath: source + "/a/sub", withIntermediateDirectories: true)
+        writeFile(source + "/a/x", "x\n")
+        writeFile(source + "/a/sub/y", "y\n")
+        var logger = Logger(label: "devloop.sync.test")
+        logger.logLevel = .critical
+        let engine = SyncEngine(
+            options: SyncOptions(source: source, destination: destination),
+            transport: HostPathTransport(source: source, destination: destination), logger: logger)
+        try await engine.start()
+        await engine.settle()
+        #expect(LocalEntry.stat(destination + "/a/sub/y") != nil)
+        try FileTree.remove(destination + "/a")
+        rename(source + "/a", source + "/b")
+        await engine.settle()
+        let (failures, error) = (await engine.failures, await engine.lastError)
+        await engine.stop()
+        #expect(failures == 0, "a batch failed: \(error ?? "")")
+        let expected = TreeSnapshot(source, expected: true)
+        let actual = TreeSnapshot(destination)
+        #expect(expected == actual, "\(expected.diff(against: actual))")
     }
 
     @Test func hostPathRefusesToLeaveTheRoot() async throws {
