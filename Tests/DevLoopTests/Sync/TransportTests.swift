@@ -69,6 +69,11 @@ import Testing
         try FileManager.default.createDirectory(atPath: source + "/a/sub", withIntermediateDirectories: true)
         writeFile(source + "/a/x", "x\n")
         writeFile(source + "/a/sub/y", "y\n")
+        // Old stamps: files written just now are re-shipped as racy, which would hide the loss.
+        for path in ["a/x", "a/sub/y"] {
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date(timeIntervalSinceNow: -3600)], ofItemAtPath: source + "/" + path)
+        }
         var logger = Logger(label: "devloop.sync.test")
         logger.logLevel = .critical
         let engine = SyncEngine(
