@@ -10,6 +10,10 @@ actor Kubelet {
     /// uid → where the pod lives, for every pod handed to the runtime.
     private var running: [String: ObjectKey] = [:]
     private var stopping: Set<String> = []
+    /// Set by `shutdown`: from then on no pod is handed to the runtime.
+    private var isShutDown = false
+    /// uid → the start in progress, which `shutdown` waits for.
+    private var starts: [String: Task<Void, Never>] = [:]
     private var statuses: [String: RuntimePodStatus] = [:]
 
     private let events: EventRecorder
@@ -53,6 +57,9 @@ actor Kubelet {
 
     private func sync() async {
         let pods = await api.store.list(.pods, namespace: nil).items
+        // A sync in progress while kubesim stops would start the pods again on a runtime already shut down:
+        // containers outliving stop() beside the next kubesim's, on the same folders.
+        guard !isShutDown else { return }
         var present = Set<String>()
         for pod in pods {
             let uid = pod.uid
@@ -83,7 +90,10 @@ actor Kubelet {
             if running[uid] == nil && phase != "Succeeded" && phase != "Failed" {
                 guard let resolved = await resolvingClaims(pod) else { continue }
                 running[uid] = key
-                Task { await self.start(resolved, key: key) }
+                starts[uid] = Task {
+                    await self.start(resolved, key: key)
+                    await self.started(uid)
+                }
             }
         }
         // Force-deleted pods (grace 0) left the store before their processes did.
@@ -141,9 +151,12 @@ actor Kubelet {
         for message in UnhonouredFields.warnings(for: object, resource: .pods, images: false) {
             await events.record(object, reason: "FieldIgnored", message: message, warning: true)
         }
+        guard !isShutDown else { return }
         do {
             try await runtime.start(pod)
         } catch {
+            // Refused because kubesim stops: the pod is not failed, the next kubesim starts it.
+            guard !isShutDown else { return }
             await api.store.modify(key) { object in
                 object[path: ["status", "phase"]] = "Failed"
                 object[path: ["status", "reason"]] = "CreateContainerError"
@@ -222,9 +235,14 @@ actor Kubelet {
         if let updated, updated.uid == uid { await events.recordChanges(updated, from: previous, to: status) }
     }
 
-    /// Stops every pod (shutdown) and forgets them.
+    private func started(_ uid: String) { starts[uid] = nil }
+
+    /// Stops every pod (shutdown) and forgets them; returns once no start is in progress either.
     func shutdown() async {
+        isShutDown = true
         await runtime.shutdown()
+        for start in starts.values { await start.value }
+        starts.removeAll()
         running.removeAll()
         stopping.removeAll()
     }

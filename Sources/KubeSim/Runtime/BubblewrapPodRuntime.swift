@@ -15,6 +15,8 @@ public final class BubblewrapPodRuntime: PodRuntime {
     private let updates: AsyncStream<(uid: String, status: RuntimePodStatus)>.Continuation
     private let configuration: BubblewrapRuntimeConfiguration
     private let pods = Mutex<[String: Entry]>([:])
+    /// Set by `shutdown`: a start after it is refused, one in progress stops its pod keeping the files.
+    private let isShutDown = Mutex(false)
 
     private enum Entry {
         /// The sandbox is being created; a stop arriving meanwhile is remembered here.
@@ -40,6 +42,9 @@ public final class BubblewrapPodRuntime: PodRuntime {
     public func start(_ pod: RuntimePod) async throws {
         try validate(pod)
         try pods.withLock { pods in
+            guard !isShutDown.withLock({ $0 }) else {
+                throw RuntimeError("pod \(pod.namespace)/\(pod.name) not started: kubesim is stopping")
+            }
             guard pods[pod.uid] == nil else {
                 throw RuntimeError("pod \(pod.namespace)/\(pod.name) (uid \(pod.uid)) already runs")
             }
@@ -80,11 +85,13 @@ public final class BubblewrapPodRuntime: PodRuntime {
             })
         let stopRequested = pods.withLock { pods in
             guard case .starting(let stopRequested) = pods[pod.uid] else { return true }
-            pods[pod.uid] = stopRequested ? nil : .running(running)
+            if !stopRequested { pods[pod.uid] = .running(running) }
             return stopRequested
         }
         if stopRequested {
-            await running.stop(gracePeriod: .zero)
+            // The entry stays until the pod is stopped: shutdown waits for it.
+            await running.stop(gracePeriod: .zero, keepFiles: isShutDown.withLock { $0 })
+            _ = pods.withLock { $0.removeValue(forKey: pod.uid) }
             return
         }
         running.launch()
@@ -135,13 +142,29 @@ public final class BubblewrapPodRuntime: PodRuntime {
 
     public func shutdown() async {
         let all = pods.withLock { pods -> [RunningPod] in
-            defer { pods = [:] }
-            return pods.values.compactMap { if case .running(let running) = $0 { running } else { nil } }
+            isShutDown.withLock { $0 = true }
+            var all: [RunningPod] = []
+            for (uid, entry) in pods {
+                switch entry {
+                case .running(let running):
+                    all.append(running)
+                    pods[uid] = nil
+                case .starting:
+                    // Its start stops it once the sandbox exists; waited for below.
+                    pods[uid] = .starting(stopRequested: true)
+                }
+            }
+            return all
         }
         await withTaskGroup(of: Void.self) { group in
             // A node going down: the pods' folders (logs, emptyDirs, homes) stay for the next kubesim on
             // this state directory, which starts the same pods again, as a kubelet does after a reboot.
             for running in all { group.addTask { await running.stop(gracePeriod: .zero, keepFiles: true) } }
+        }
+        // A pod still starting is gone once its entry is: its start removes it after stopping the pod (a
+        // sandbox start is bounded, so is this wait).
+        while pods.withLock({ !$0.isEmpty }) {
+            try? await Task.sleep(for: .milliseconds(5))
         }
     }
 

@@ -47,8 +47,12 @@ final class ContainerSupervisor: Sendable {
     }
 
     func launch() {
-        let loop = Task { await self.run() }
-        state.withLock { $0.loop = loop }
+        state.withLock { state in
+            // Recorded under the lock it is created in: a stop() either finds this loop and waits for it, or
+            // came first and nothing starts (a loop recorded after stop() looked would outlive it).
+            guard state.stopGracePeriod == nil, state.loop == nil else { return }
+            state.loop = Task { await self.run() }
+        }
     }
 
     /// Runs the container until it ends for good; true when it ended with exit code 0.
