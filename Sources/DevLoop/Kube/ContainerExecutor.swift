@@ -46,4 +46,25 @@ public protocol ContainerStream: Sendable {
 /// batch into one exec instead of paying an exec per batch.
 public protocol StreamingContainerExecutor: ContainerExecutor {
     func open(_ command: [String]) async throws -> any ContainerStream
+    /// Opens a stream to be used later, with a way to tell then whether it still reaches the container
+    /// a fresh `open` would (the pod may have been replaced meanwhile).
+    func openAhead(_ command: [String]) async throws -> StreamOpenedAhead
+}
+
+/// A stream opened before it is needed, and whether it still reaches the container in use.
+public struct StreamOpenedAhead: Sendable {
+    public let stream: any ContainerStream
+    public let isCurrent: @Sendable () async -> Bool
+
+    public init(stream: any ContainerStream, isCurrent: @escaping @Sendable () async -> Bool) {
+        self.stream = stream
+        self.isCurrent = isCurrent
+    }
+}
+
+extension StreamingContainerExecutor {
+    /// For executors that always reach the same container.
+    public func openAhead(_ command: [String]) async throws -> StreamOpenedAhead {
+        StreamOpenedAhead(stream: try await open(command), isCurrent: { true })
+    }
 }

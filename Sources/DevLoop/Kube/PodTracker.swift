@@ -105,6 +105,9 @@ public actor PodTracker: PodTargetSource {
         try await target(.ready, within: timeout)
     }
 
+    /// The target a `target(.running, …)` would hand out now, without waiting.
+    public func runningTarget() -> PodTarget? { match(.running)?.target(container: container) }
+
     public func target(_ requirement: PodRequirement, within timeout: Duration) async throws -> PodTarget {
         if let pod = match(requirement) { return pod.target(container: container) }
         if let failure { throw PodTrackerError.stopped(failure) }
@@ -238,8 +241,13 @@ public struct TrackedExecutor: StreamingContainerExecutor {
     }
 
     public func open(_ command: [String]) async throws -> any ContainerStream {
+        try await openAhead(command).stream
+    }
+
+    public func openAhead(_ command: [String]) async throws -> StreamOpenedAhead {
         let target = try await tracker.target(.running, within: waitTimeout)
-        return try await PodExec(client: client).open(
+        let stream = try await PodExec(client: client).open(
             ExecRequest(namespace: target.namespace, pod: target.name, container: target.container, command: command))
+        return StreamOpenedAhead(stream: stream) { [tracker] in await tracker.runningTarget()?.uid == target.uid }
     }
 }

@@ -270,6 +270,7 @@ public final class DevSession: Sendable {
         state: StateRecorder
     ) async {
         let restartPaths = config.restart.map { RestartMatcher(patterns: $0.paths) }
+        await restarter?.prepare()
         for await event in engine.events {
             switch event {
             case .reconciled: continue
@@ -305,6 +306,7 @@ public final class DevSession: Sendable {
                 }
             }
         }
+        await restarter?.close()
     }
 
     private func streamLogs(_ client: KubeClient) async {

@@ -44,6 +44,8 @@ public struct InPodRestarter: Sendable {
     public let policy: RestartPolicy
     /// The folder in the container the build and the server run in (the synced sources).
     public let remoteRoot: String
+    /// The restart exec opened ahead of demand, where the executor can keep one open.
+    private let standby: RestartStandby?
     private let logger = Logger(label: "devloop.restart")
 
     /// The exit status of `command(_:)` when the supervisor's copy is missing.
@@ -53,6 +55,20 @@ public struct InPodRestarter: Sendable {
         self.executor = executor
         self.policy = policy
         self.remoteRoot = remoteRoot
+        standby = (executor as? any StreamingContainerExecutor).map {
+            RestartStandby(
+                executor: $0, command: Self.command("restart", policy: policy, remoteRoot: remoteRoot, ahead: true))
+        }
+    }
+
+    /// Opens the exec of the next restart ahead of it, in the background.
+    public func prepare() async {
+        await standby?.prepare()
+    }
+
+    /// Drops the exec opened ahead (the session is stopping).
+    public func close() async {
+        await standby?.close()
     }
 
     public func restart() async throws -> RestartOutcome {
@@ -84,8 +100,24 @@ public struct InPodRestarter: Sendable {
             built: true, buildOutput: output, buildDuration: buildDuration, restartDuration: restartDuration)
     }
 
+    /// The restart on the exec opened ahead when there is one, else on a fresh exec; then the next one
+    /// is opened ahead.
     private func run(_ verb: String) async throws -> ExecResult {
-        let result = try await executor.run(command(verb), stdin: Data())
+        let result: ExecResult
+        do {
+            if let ready = await standby?.take(),
+                let answer = try await ready.run(
+                    acknowledgement: Self.acknowledgementWait, deadline: ExecRequest.defaultTimeout)
+            {
+                result = answer
+            } else {
+                result = try await executor.run(command(verb), stdin: Data())
+            }
+        } catch {
+            await standby?.prepare()
+            throw error
+        }
+        await standby?.prepare()
         if result.exitCode == Self.noSupervisorStatus {
             throw InPodRestartError.noSupervisor(
                 Self.text(result.stderr).trimmingCharacters(in: .whitespacesAndNewlines))
@@ -99,17 +131,35 @@ public struct InPodRestarter: Sendable {
     /// override the manifest's. The script is read into this shell (`.`), not run by a second one: a shell's
     /// start is part of every restart.
     func command(_ verb: String) -> [String] {
-        let script = """
-            control=${DEVLOOP_CONTROL_DIR:-/tmp/devloop}
-            if [ ! -f "$control/supervisor.sh" ]; then
-                echo "no devloop supervisor runs in this container ($control/supervisor.sh is missing): \
-            its command must be dev/supervisor.sh" >&2
-                exit \(Self.noSupervisorStatus)
-            fi
-            export DEVLOOP_APP_DIR="$2" DEVLOOP_BUILD="$3" DEVLOOP_RUN="$4"
-            set -- "$1"
-            . "$control/supervisor.sh"
+        Self.command(verb, policy: policy, remoteRoot: remoteRoot, ahead: false)
+    }
+
+    /// How long an exec opened ahead may take to acknowledge its go line before the restart takes a
+    /// fresh exec (a healthy one answers within a round trip).
+    static let acknowledgementWait: Duration = .seconds(2)
+
+    /// `ahead`: the shell first waits for a go line on stdin and acknowledges it (`StandbyExec`); any
+    /// other line, or stdin's end, and it exits without restarting.
+    static func command(_ verb: String, policy: RestartPolicy, remoteRoot: String, ahead: Bool) -> [String] {
+        let wait = """
+            IFS= read -r go || exit 0
+            [ "$go" = go ] || exit 0
+            printf '\\001go\\n'
+            exec </dev/null
+
             """
+        let script =
+            (ahead ? wait : "") + """
+                control=${DEVLOOP_CONTROL_DIR:-/tmp/devloop}
+                if [ ! -f "$control/supervisor.sh" ]; then
+                    echo "no devloop supervisor runs in this container ($control/supervisor.sh is missing): \
+                its command must be dev/supervisor.sh" >&2
+                    exit \(Self.noSupervisorStatus)
+                fi
+                export DEVLOOP_APP_DIR="$2" DEVLOOP_BUILD="$3" DEVLOOP_RUN="$4"
+                set -- "$1"
+                . "$control/supervisor.sh"
+                """
         return ["sh", "-c", script, "devloop-restart", verb, remoteRoot, policy.build ?? "", policy.run]
     }
 

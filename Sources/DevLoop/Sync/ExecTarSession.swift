@@ -33,15 +33,7 @@ actor ExecTarSession {
         while IFS=' ' read -r seq records; do
           status=0
           {
-            while IFS= read -r op; do
-              case "$op" in
-                E) break ;;
-                D*) rm -rf -- "${op#D}" || status=1 ;;
-                P*) mkdir -p -- "${op#P}" || status=1 ;;
-                C*) IFS= read -r path; chmod "${op#C}" "./$path" || status=1 ;;
-                R*) IFS= read -r to; rm -rf -- "$to"; mv -f -- "${op#R}" "$to" || status=1 ;;
-              esac
-            done
+        \(ExecTarTransport.operationLines)
             if [ "$records" -gt 0 ]; then
               dd bs=10240 count="$records" iflag=fullblock 2>/dev/null |
                 { tar -xof - || { cat >/dev/null; false; }; } || status=1

@@ -41,9 +41,9 @@ public struct ExecTarTransport: SyncTransport {
         await session?.close()
     }
 
-    static let applyScript = """
-        cd -- "$1" || exit 1
-        status=0
+    /// Applies the rename, delete, mkdir and chmod lines up to `E` in the current folder; a failed one
+    /// sets `status=1`. Shared by the exec per batch and the kept-open session.
+    static let operationLines = """
         while IFS= read -r op; do
           case "$op" in
             E) break ;;
@@ -53,6 +53,12 @@ public struct ExecTarTransport: SyncTransport {
             R*) IFS= read -r to; rm -rf -- "$to"; mv -f -- "${op#R}" "$to" || status=1 ;;
           esac
         done
+        """
+
+    static let applyScript = """
+        cd -- "$1" || exit 1
+        status=0
+        \(operationLines)
         if [ "$2" -gt 0 ]; then head -c "$2" | tar -xof - || status=1; fi
         exit $status
         """

@@ -79,19 +79,26 @@ struct LocalShellExecutor: ContainerExecutor {
     var shell: [String]
     var environment: [String: String]
 
+    /// Python's arguments that run `command` with every signal unblocked, as a container runtime starts
+    /// an exec: the supervisor wakes the exec with USR1.
+    func arguments(_ command: [String]) -> [String] {
+        let program = command[0] == "sh" ? shell : [command[0]]
+        return [
+            "-c",
+            "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
+            program[0] == "sh" ? "/bin/sh" : program[0],
+        ] + Array(program.dropFirst()) + Array(command.dropFirst())
+    }
+
+    var processEnvironment: [String: String] {
+        ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    }
+
     func run(_ command: [String], stdin: Data) async throws -> ExecResult {
         let process = Process()
-        let program = command[0] == "sh" ? shell : [command[0]]
-        // With every signal unblocked, as a container runtime starts an exec: the supervisor wakes the exec
-        // with USR1.
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments =
-            [
-                "-c",
-                "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
-                program[0] == "sh" ? "/bin/sh" : program[0],
-            ] + Array(program.dropFirst()) + Array(command.dropFirst())
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        process.arguments = arguments(command)
+        process.environment = processEnvironment
         process.standardInput = FileHandle.nullDevice
         let outcome = try await process.runToEnd(timeout: .seconds(300))
         guard let status = outcome.status else { throw ProbeError("\(command) ran over 300 s and was killed") }

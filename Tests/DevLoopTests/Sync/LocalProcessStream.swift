@@ -12,15 +12,21 @@ final class LocalProcessStream: ContainerStream, @unchecked Sendable {
     let output: AsyncThrowingStream<ContainerOutput, Error>
     private let writes = DispatchQueue(label: "devloop-test-stream-stdin")
 
-    init(_ command: [String], busyboxBin: String?) throws {
-        signal(SIGPIPE, SIG_IGN)
+    convenience init(_ command: [String], busyboxBin: String?) throws {
         var arguments = command
         if let busyboxBin {
-            process.executableURL = URL(fileURLWithPath: busyboxBin + "/" + arguments.removeFirst())
-            process.environment = ["PATH": busyboxBin]
+            let executable = busyboxBin + "/" + arguments.removeFirst()
+            try self.init(executable: executable, arguments: arguments, environment: ["PATH": busyboxBin])
         } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            try self.init(executable: "/usr/bin/env", arguments: arguments, environment: nil)
         }
+    }
+
+    /// `environment` nil: this process's.
+    init(executable: String, arguments: [String], environment: [String: String]?) throws {
+        signal(SIGPIPE, SIG_IGN)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.environment = environment
         process.arguments = arguments
         let stdout = Pipe()
         let stderr = Pipe()
@@ -103,11 +109,15 @@ final class CountingExecutor: StreamingContainerExecutor, @unchecked Sendable {
     }
 
     func open(_ command: [String]) async throws -> any ContainerStream {
-        let stream = try await inner.open(command)
+        try await openAhead(command).stream
+    }
+
+    func openAhead(_ command: [String]) async throws -> StreamOpenedAhead {
+        let opened = try await inner.openAhead(command)
         lock.withLock {
             counts.opens += 1
-            streams.append(stream)
+            streams.append(opened.stream)
         }
-        return stream
+        return opened
     }
 }

@@ -6,17 +6,7 @@ extension PodExec {
     /// 1.25 server) works as v5 does. `request.stdin` and `request.timeout` are not used: the caller
     /// bounds each exchange itself.
     public func open(_ request: ExecRequest) async throws -> ExecStream {
-        var query = request.command.map { ("command", $0) }
-        if let container = request.container { query.append(("container", container)) }
-        query += [("stdin", "true"), ("stdout", "true"), ("stderr", "true")]
-        let path = "/api/v1/namespaces/\(request.namespace)/pods/\(request.pod)/exec"
-        let connection = try await client.webSocket(path, query: query, protocols: request.protocols.map(\.rawValue))
-        guard let chosen = StreamProtocol(rawValue: connection.subprotocol) else {
-            connection.cancel()
-            throw KubeClientError.protocolViolation(
-                "exec stream negotiated \"\(connection.subprotocol)\" instead of v5 or v4.channel.k8s.io")
-        }
-        client.streamProtocols.withLock { $0 = chosen.rawValue }
+        let (connection, _) = try await connect(request, command: request.command, stdin: true)
         if Task.isCancelled {
             connection.cancel()
             throw CancellationError()

@@ -92,17 +92,7 @@ public struct PodExec: Sendable {
             wrap
             ? ["sh", "-c", Self.v4Wrapper(bytes: request.stdin.count)] + request.command
             : request.command
-        var query = command.map { ("command", $0) }
-        if let container = request.container { query.append(("container", container)) }
-        query += [("stdin", hasStdin ? "true" : "false"), ("stdout", "true"), ("stderr", "true")]
-        let path = "/api/v1/namespaces/\(request.namespace)/pods/\(request.pod)/exec"
-        let connection = try await client.webSocket(path, query: query, protocols: request.protocols.map(\.rawValue))
-        guard let chosen = StreamProtocol(rawValue: connection.subprotocol) else {
-            connection.cancel()
-            throw KubeClientError.protocolViolation(
-                "exec stream negotiated \"\(connection.subprotocol)\" instead of v5 or v4.channel.k8s.io")
-        }
-        client.streamProtocols.withLock { $0 = chosen.rawValue }
+        let (connection, chosen) = try await connect(request, command: command, stdin: hasStdin)
         if chosen == .v4, hasStdin, !wrap {
             connection.cancel()
             throw KubeClientError.protocolViolation("the server chose v4.channel.k8s.io after choosing v5 before")
@@ -122,6 +112,26 @@ public struct PodExec: Sendable {
                     + "runs the command under `sh -c 'head -c N | …'`: the container needs sh, head and cat, which "
                     + "distroless and scratch images lack)")
         }
+    }
+}
+
+extension PodExec {
+    /// The exec's WebSocket and the channel protocol the server chose (remembered for the next exec).
+    func connect(_ request: ExecRequest, command: [String], stdin: Bool) async throws -> (
+        WebSocketConnection, StreamProtocol
+    ) {
+        var query = command.map { ("command", $0) }
+        if let container = request.container { query.append(("container", container)) }
+        query += [("stdin", stdin ? "true" : "false"), ("stdout", "true"), ("stderr", "true")]
+        let path = "/api/v1/namespaces/\(request.namespace)/pods/\(request.pod)/exec"
+        let connection = try await client.webSocket(path, query: query, protocols: request.protocols.map(\.rawValue))
+        guard let chosen = StreamProtocol(rawValue: connection.subprotocol) else {
+            connection.cancel()
+            throw KubeClientError.protocolViolation(
+                "exec stream negotiated \"\(connection.subprotocol)\" instead of v5 or v4.channel.k8s.io")
+        }
+        client.streamProtocols.withLock { $0 = chosen.rawValue }
+        return (connection, chosen)
     }
 }
 
