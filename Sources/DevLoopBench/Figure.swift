@@ -13,7 +13,10 @@ struct Stats: Codable, Sendable {
         func quantile(_ q: Double) -> Double {
             sorted.isEmpty ? .nan : sorted[Swift.min(sorted.count - 1, Int(Double(sorted.count) * q))]
         }
-        median = quantile(0.5)
+        // The mean of the middle two for an even count: with two samples, the upper one would be a max.
+        let middle = sorted.count / 2
+        median =
+            sorted.isEmpty ? .nan : sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
         p99 = quantile(0.99)
         min = sorted.first ?? .nan
         max = sorted.last ?? .nan

@@ -233,16 +233,17 @@ final class ForwardedConnection: @unchecked Sendable {
             while !confirmed, stream == nil, !abandoned, (replay?.count ?? 0) + count > Self.replayLimit {
                 condition.wait()
             }
-            if abandoned {
-                condition.unlock()
-                break
-            }
+            let gaveUp = abandoned
+            condition.unlock()
+            if gaveUp { break }
+            // The replay and the stream are read together under `sendLock`, as `attach` reads them: the
+            // bytes either join the replay before a stream is attached (and `attach` sends them) or go
+            // out on the attached stream (and are kept for a retry), never both.
+            sendLock.lock()
+            condition.lock()
             if !confirmed, let kept = replay {
                 replay = kept.count + count <= Self.replayLimit ? kept + bytes : nil
             }
-            condition.unlock()
-            sendLock.lock()
-            condition.lock()
             let current = stream
             condition.unlock()
             try? current?.send(bytes)

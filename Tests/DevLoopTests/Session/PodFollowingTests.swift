@@ -53,16 +53,20 @@ import Testing
         defer { project.remove() }
         try await UpSession.run(project, stop: SIGTERM) { cluster, up in
             let pod = try await up.readyPod()
-            var failures: [Int] = []
+            var failures: [String] = []
             for index in 0..<200 {
                 if index == 50 {
                     try await cluster.server.killContainer(namespace: project.namespace, pod: pod, container: "app")
                 }
                 if index == 120 { try await cluster.server.deletePod(namespace: project.namespace, name: pod) }
+                let started = ContinuousClock.now
                 let answer = await httpGet(port: project.port, path: "/index.html", timeout: 40)
-                if answer?.status != 200 || answer?.body != "hello v1\n" { failures.append(index) }
+                if answer?.status != 200 || answer?.body != "hello v1\n" {
+                    let what = answer.map { "\($0.status) \($0.body.debugDescription)" } ?? "no HTTP answer"
+                    failures.append("\(index): \(what) after \(ContinuousClock.now - started)")
+                }
             }
-            #expect(failures.isEmpty, "failed requests: \(failures)")
+            #expect(failures.isEmpty, "failed requests: \(failures); devloop said:\n\(up.output)")
         }
     }
 }
