@@ -6,11 +6,6 @@ import Foundation
 /// (a proxy that dropped it while idle) is told from a slow build within `acknowledgement`, and the
 /// restart can still take a fresh exec.
 final class StandbyExec: Sendable {
-    enum Event: Sendable {
-        case acknowledged
-        case ended(Result<ExecResult, Error>)
-    }
-
     /// What the shell writes to stdout when it has read its go line, before anything of the restart.
     static let acknowledgement = Data("\u{1}go\n".utf8)
 
@@ -18,16 +13,17 @@ final class StandbyExec: Sendable {
     private let command: [String]
     private let ended = CancellationFlag()
     private let acknowledged = CancellationFlag()
-    private let events: AsyncStream<Event>
+    /// The exec's end, yielded once by the reader.
+    private let end: AsyncStream<Result<ExecResult, Error>>
 
     var isEnded: Bool { ended.isRaised }
 
     init(_ opened: StreamOpenedAhead, command: [String], stdoutLimit: Int = ExecRequest.defaultStdoutLimit) {
         self.opened = opened
         self.command = command
-        // The reader yields one acknowledgement and one end.
-        let (events, sink) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(4))
-        self.events = events
+        let (end, sink) = AsyncStream.makeStream(
+            of: Result<ExecResult, Error>.self, bufferingPolicy: .bufferingNewest(1))
+        self.end = end
         Task { [ended, acknowledged] in
             var pending = Data()
             var stdout = BoundedOutput(limit: stdoutLimit)
@@ -51,7 +47,6 @@ final class StandbyExec: Sendable {
                                 break reading
                             }
                             acknowledged.raise()
-                            sink.yield(.acknowledged)
                             data = pending.dropFirst(Self.acknowledgement.count)
                         }
                         guard stdout.append(data[...]) else {
@@ -71,7 +66,7 @@ final class StandbyExec: Sendable {
                 result = .failure(error)
             }
             ended.raise()
-            sink.yield(.ended(result))
+            sink.yield(result)
             sink.finish()
         }
     }
@@ -101,8 +96,7 @@ final class StandbyExec: Sendable {
                 stream.cancel()
                 return nil
             }
-            for await event in events {
-                guard case .ended(let result) = event else { continue }
+            for await result in end {
                 try Task.checkCancellation()
                 guard acknowledged.isRaised else { return nil }
                 if timedOut.isRaised { throw KubeClientError.execTimedOut(command: command, after: deadline) }
