@@ -17,8 +17,8 @@ groups=(
     # reads, waits on child processes) starve the in-process kubesim and HTTP servers of the others,
     # and their time bounds fail (a 0.6 s suite took 59 s) — see issue 8.
     "devloop|--filter DevLoopTests --skip WebAppInPodTests --skip CooperativeThreadTests --no-parallel"
-    # Measures how late a cooperative-pool heartbeat wakes during big syncs: alone, since other
-    # suites' own blocking calls would be measured too.
+    # Measures how late a cooperative-pool heartbeat wakes, and how long a port-forward takes to
+    # answer, during big syncs: alone, since other suites' own blocking calls would be measured too.
     "cooperative-threads|--filter CooperativeThreadTests"
     # The shipped web app built inside a kubesim pod, by the restarter (WebAppInPodTests) and through
     # the built `devloop up --sim` (its nested suite DevLoopUp), one after the other: they share the

@@ -202,7 +202,8 @@ func httpGet(port: UInt16, path: String = "/", timeout: Int = 10) async -> (stat
     }
 }
 
-private func blockingGet(port: UInt16, path: String, timeout: Int) -> (status: Int, body: String)? {
+/// The same, blocking the calling thread.
+func blockingGet(port: UInt16, path: String, timeout: Int) -> (status: Int, body: String)? {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
