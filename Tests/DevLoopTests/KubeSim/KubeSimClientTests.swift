@@ -144,12 +144,7 @@ import Testing
             for index in 0..<100 { try Data("page \(index)".utf8).write(to: site.appendingPathComponent("n/\(index)")) }
             let big = TestData.pattern(megabytes: 100)
             try big.write(to: site.appendingPathComponent("big"))
-            try await sim.apply(
-                KubeSimFixture.podManifest(
-                    namespace: "fwd", name: "site", command: "exec python3 -m http.server 8080 --directory /site",
-                    volumes: "  volumes:\n  - name: site\n    hostPath: {path: \(site.path)}",
-                    mounts: "    volumeMounts:\n    - name: site\n      mountPath: /site"))
-            try await sim.waitForRunningPod("fwd", "site")
+            _ = try await sim.runSitePod(namespace: "fwd", serving: site)
             let errors = Locked<[String]>([])
             let forwarder = try PortForwarder(client: sim.client, namespace: "fwd", pod: "site", remotePort: 8080) {
                 error in errors.withLock { $0.append("\(error)") }

@@ -97,6 +97,19 @@ struct KubeSimFixture {
         }
     }
 
+    /// Pod `site` in `namespace`, serving the host folder `site` (mounted at /site) on port 8080
+    /// with Python's http.server, applied and Ready; its target.
+    func runSitePod(namespace: String, serving site: URL) async throws -> PodTarget {
+        try await apply(
+            Self.podManifest(
+                namespace: namespace, name: "site", command: "exec python3 -m http.server 8080 --directory /site",
+                volumes: "  volumes:\n  - name: site\n    hostPath: {path: \(site.path)}",
+                mounts: "    volumeMounts:\n    - name: site\n      mountPath: /site"))
+        try await waitForRunningPod(namespace, "site")
+        let pod = try await client.get("/api/v1/namespaces/\(namespace)/pods/site")
+        return PodTarget(namespace: namespace, name: "site", uid: pod[path: "metadata", "uid"]?.string ?? "")
+    }
+
     static func isReady(_ pod: JSONValue?) -> Bool {
         (pod?[path: "status", "conditions"]?.array ?? []).contains {
             $0["type"]?.string == "Ready" && $0["status"]?.string == "True"

@@ -19,14 +19,7 @@ import Testing
         for index in 0..<100 { try Data("page \(index)".utf8).write(to: site.appendingPathComponent("n/\(index)")) }
         let big = TestData.pattern(megabytes: 100)
         try big.write(to: site.appendingPathComponent("big"))
-        try await sim.apply(
-            KubeSimFixture.podManifest(
-                namespace: namespace, name: "site", command: "exec python3 -m http.server 8080 --directory /site",
-                volumes: "  volumes:\n  - name: site\n    hostPath: {path: \(site.path)}",
-                mounts: "    volumeMounts:\n    - name: site\n      mountPath: /site"))
-        try await sim.waitForRunningPod(namespace, "site")
-        let pod = try await sim.client.get("/api/v1/namespaces/\(namespace)/pods/site")
-        return (PodTarget(namespace: namespace, name: "site", uid: pod[path: "metadata", "uid"]?.string ?? ""), big)
+        return (try await sim.runSitePod(namespace: namespace, serving: site), big)
     }
 
     static func session(configured limit: Int = 100) -> URLSession {

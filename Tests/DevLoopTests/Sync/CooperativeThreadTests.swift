@@ -99,14 +99,7 @@ import Testing
         let site = sim.directory.appendingPathComponent("site")
         try FileManager.default.createDirectory(at: site, withIntermediateDirectories: true)
         try Data("small\n".utf8).write(to: site.appendingPathComponent("small"))
-        try await sim.apply(
-            KubeSimFixture.podManifest(
-                namespace: "coop", name: "site", command: "exec python3 -m http.server 8080 --directory /site",
-                volumes: "  volumes:\n  - name: site\n    hostPath: {path: \(site.path)}",
-                mounts: "    volumeMounts:\n    - name: site\n      mountPath: /site"))
-        try await sim.waitForRunningPod("coop", "site")
-        let pod = try await sim.client.get("/api/v1/namespaces/coop/pods/site")
-        let target = PodTarget(namespace: "coop", name: "site", uid: pod[path: "metadata", "uid"]?.string ?? "")
+        let target = try await sim.runSitePod(namespace: "coop", serving: site)
         return PortForwardSession(
             client: sim.client, target: FixedPodTarget(target),
             spec: ForwardSpec(localPort: 0, remotePort: .number(8080), waitTimeout: .seconds(20)))
