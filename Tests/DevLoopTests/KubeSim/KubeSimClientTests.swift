@@ -144,7 +144,7 @@ import Testing
             for index in 0..<100 { try Data("page \(index)".utf8).write(to: site.appendingPathComponent("n/\(index)")) }
             let big = TestData.pattern(megabytes: 100)
             try big.write(to: site.appendingPathComponent("big"))
-            _ = try await sim.runSitePod(namespace: "fwd", serving: site)
+            try await sim.runSitePod(namespace: "fwd", serving: site)
             let errors = Locked<[String]>([])
             let forwarder = try PortForwarder(client: sim.client, namespace: "fwd", pod: "site", remotePort: 8080) {
                 error in errors.withLock { $0.append("\(error)") }

@@ -99,6 +99,7 @@ struct KubeSimFixture {
 
     /// Pod `site` in `namespace`, serving the host folder `site` (mounted at /site) on port 8080
     /// with Python's http.server, applied and Ready; its target.
+    @discardableResult
     func runSitePod(namespace: String, serving site: URL) async throws -> PodTarget {
         try await apply(
             Self.podManifest(
